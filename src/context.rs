@@ -1,0 +1,175 @@
+//! The context: I/O threads, the inproc registry, and termination.
+
+use crate::error::{Error, Result};
+use crate::io::{self, IoCommand, IoMailbox};
+use crate::socket::{Socket, SocketMailbox};
+use crate::socket_type::SocketType;
+use crate::transport::inproc;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+
+/// Owns the I/O threads and creates sockets. Cheap to clone; the context terminates when the
+/// last clone is dropped or when [`Context::terminate`] is called.
+///
+/// Terminating makes every blocked call on the context's sockets return
+/// [`Error::Terminated`], lets each connection deliver what is queued for at most its
+/// socket's `LINGER`, and then stops the I/O threads. It never waits for the application to
+/// close its sockets.
+#[derive(Clone)]
+pub struct Context {
+    handle: Arc<Handle>,
+}
+
+/// Terminates the context when the last `Context` clone goes.
+struct Handle(Arc<CtxInner>);
+
+impl Drop for Handle {
+    fn drop(&mut self) {
+        self.0.terminate();
+    }
+}
+
+pub(crate) struct CtxInner {
+    io: Vec<(Arc<IoMailbox>, Mutex<Option<JoinHandle<()>>>)>,
+    terminated: AtomicBool,
+    sockets: Mutex<HashMap<u64, Arc<SocketMailbox>>>,
+    inproc: Mutex<inproc::Registry>,
+    next_id: AtomicU64,
+}
+
+/// Configures a [`Context`].
+#[derive(Debug, Clone)]
+pub struct ContextBuilder {
+    io_threads: usize,
+}
+
+impl ContextBuilder {
+    /// Number of I/O threads (default 1). One per core is the useful maximum; inproc-only
+    /// programs may use 0.
+    pub fn io_threads(mut self, n: usize) -> Self {
+        self.io_threads = n;
+        self
+    }
+
+    /// Starts the I/O threads.
+    pub fn build(self) -> Result<Context> {
+        let mut io = Vec::with_capacity(self.io_threads);
+        for index in 0..self.io_threads {
+            let (mailbox, handle) = io::spawn(index)?;
+            io.push((mailbox, Mutex::new(Some(handle))));
+        }
+        Ok(Context {
+            handle: Arc::new(Handle(Arc::new(CtxInner {
+                io,
+                terminated: AtomicBool::new(false),
+                sockets: Mutex::new(HashMap::new()),
+                inproc: Mutex::new(inproc::Registry::default()),
+                next_id: AtomicU64::new(1),
+            }))),
+        })
+    }
+}
+
+impl Default for Context {
+    fn default() -> Self {
+        Context::new()
+    }
+}
+
+impl Context {
+    /// A context with one I/O thread.
+    ///
+    /// # Panics
+    /// If the operating system refuses to start a thread; use [`Context::builder`] to get
+    /// that as an error instead.
+    pub fn new() -> Context {
+        Context::builder()
+            .build()
+            .expect("cannot start the zerosock I/O thread")
+    }
+
+    /// A builder for a context with other settings.
+    pub fn builder() -> ContextBuilder {
+        ContextBuilder { io_threads: 1 }
+    }
+
+    /// Creates a socket of the given type.
+    pub fn socket(&self, socket_type: SocketType) -> Result<Socket> {
+        Socket::new(self.handle.0.clone(), socket_type)
+    }
+
+    /// Terminates the context now (see the type's documentation). Blocks until every
+    /// connection has delivered its queued messages or run out of linger.
+    pub fn terminate(&self) {
+        self.handle.0.terminate();
+    }
+}
+
+impl CtxInner {
+    pub(crate) fn is_terminated(&self) -> bool {
+        self.terminated.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn next_id(&self) -> u64 {
+        self.next_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    pub(crate) fn register_socket(&self, id: u64, mailbox: Arc<SocketMailbox>) -> Result<()> {
+        let mut sockets = lock(&self.sockets);
+        if self.is_terminated() {
+            return Err(Error::Terminated);
+        }
+        sockets.insert(id, mailbox);
+        Ok(())
+    }
+
+    pub(crate) fn unregister_socket(&self, id: u64) {
+        lock(&self.sockets).remove(&id);
+        lock(&self.inproc).unbind_all(id);
+    }
+
+    pub(crate) fn inproc(&self) -> MutexGuard<'_, inproc::Registry> {
+        lock(&self.inproc)
+    }
+
+    /// The least loaded I/O thread.
+    pub(crate) fn choose_io(&self) -> Result<&Arc<IoMailbox>> {
+        self.io
+            .iter()
+            .map(|(m, _)| m)
+            .min_by_key(|m| m.load())
+            .ok_or(Error::WrongState("context has no I/O threads"))
+    }
+
+    /// Sends a command to every I/O thread.
+    pub(crate) fn broadcast(&self, command: impl Fn() -> IoCommand) {
+        for (mailbox, _) in &self.io {
+            mailbox.post(command());
+        }
+    }
+
+    fn terminate(&self) {
+        {
+            let sockets = lock(&self.sockets);
+            self.terminated.store(true, Ordering::Release);
+            for mailbox in sockets.values() {
+                mailbox.terminate();
+            }
+        }
+        self.broadcast(|| IoCommand::Stop);
+        for (_, handle) in &self.io {
+            let handle = lock(handle).take();
+            if let Some(h) = handle {
+                if h.join().is_err() {
+                    log::error!("an I/O thread panicked");
+                }
+            }
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}

@@ -1,0 +1,111 @@
+//! Commands to an I/O thread, and the wake-up that makes its poll return.
+
+use super::slab::Key;
+use super::SocketRef;
+use crate::pipe::{PipeEnds, Wake};
+use crate::transport::{Endpoint, Listener};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+/// What an application thread (or a resolver thread) asks of an I/O thread.
+pub(crate) enum IoCommand {
+    /// Accept connections on `listener` for `socket`.
+    Listen {
+        listener: Listener,
+        socket: Arc<SocketRef>,
+        endpoint_id: u64,
+    },
+    /// Connect (and keep reconnecting) to `endpoint`. `pipe` is the session's side of a pipe
+    /// the socket already attached (IMMEDIATE off), with its id and the waker to aim at the
+    /// session once it exists.
+    Connect {
+        endpoint: Endpoint,
+        socket: Arc<SocketRef>,
+        endpoint_id: u64,
+        pipe: Option<(u64, PipeEnds, Arc<IoWake>)>,
+    },
+    /// A pipe or a name resolution of object `key` needs attention.
+    Wake(Key),
+    /// A name resolution for object `key` finished.
+    Resolved(Key, std::io::Result<Vec<SocketAddr>>),
+    /// Close listeners and connections that belong to `endpoint_id` of socket `socket_id`.
+    Unbind { socket_id: u64, endpoint_id: u64 },
+    /// The socket was closed: listeners go, sessions finish within `linger`.
+    SocketClosed {
+        socket_id: u64,
+        linger: Option<Duration>,
+    },
+    /// The context is terminating: finish within each socket's linger, then exit.
+    Stop,
+}
+
+/// An I/O thread's command queue and poll waker.
+pub(crate) struct IoMailbox {
+    queue: Mutex<Vec<IoCommand>>,
+    waker: mio::Waker,
+    /// Connections and listeners owned by the thread (to choose the least loaded).
+    pub(crate) load: AtomicUsize,
+}
+
+impl IoMailbox {
+    pub(crate) fn new(waker: mio::Waker) -> IoMailbox {
+        IoMailbox {
+            queue: Mutex::new(Vec::new()),
+            waker,
+            load: AtomicUsize::new(0),
+        }
+    }
+
+    /// Queues a command; the poll is woken only when the queue goes from empty to busy.
+    pub(crate) fn post(&self, command: IoCommand) {
+        let mut queue = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+        let was_empty = queue.is_empty();
+        queue.push(command);
+        drop(queue);
+        if was_empty {
+            if let Err(e) = self.waker.wake() {
+                log::error!("cannot wake I/O thread: {e}");
+            }
+        }
+    }
+
+    pub(crate) fn take(&self, into: &mut Vec<IoCommand>) {
+        let mut queue = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+        std::mem::swap(&mut *queue, into);
+    }
+
+    pub(crate) fn load(&self) -> usize {
+        self.load.load(Ordering::Relaxed)
+    }
+}
+
+/// Wakes an I/O thread about one of its sessions. A pipe created before its session exists
+/// gets the session's key when the session is made; no wake-up can be due before then,
+/// because the session side has not read (and so cannot be asleep) yet.
+pub(crate) struct IoWake {
+    mailbox: Arc<IoMailbox>,
+    key: OnceLock<Key>,
+}
+
+impl IoWake {
+    pub(crate) fn new(mailbox: Arc<IoMailbox>) -> Arc<IoWake> {
+        Arc::new(IoWake {
+            mailbox,
+            key: OnceLock::new(),
+        })
+    }
+
+    pub(crate) fn aim(&self, key: Key) {
+        let _ = self.key.set(key);
+    }
+}
+
+impl Wake for IoWake {
+    fn wake(&self) {
+        if let Some(&key) = self.key.get() {
+            self.mailbox.post(IoCommand::Wake(key));
+        }
+    }
+}

@@ -1,0 +1,25 @@
+//! The I/O threads: one mio poll loop each, driving listeners and sessions (one per
+//! connection or connect endpoint). The application threads reach them only through
+//! [`IoMailbox`] commands; data moves through pipes.
+
+mod mailbox;
+mod session;
+mod slab;
+mod thread;
+
+pub(crate) use mailbox::{IoCommand, IoMailbox, IoWake};
+pub(crate) use thread::spawn;
+
+use crate::options::Options;
+use crate::socket::SocketMailbox;
+use crate::socket_type::SocketType;
+use std::sync::Arc;
+
+/// What an I/O thread knows of the socket a listener or session serves.
+pub(crate) struct SocketRef {
+    pub(crate) id: u64,
+    pub(crate) mailbox: Arc<SocketMailbox>,
+    pub(crate) socket_type: SocketType,
+    /// The options in force when the endpoint was bound or connected.
+    pub(crate) options: Options,
+}

@@ -1,0 +1,660 @@
+//! A session: the I/O-thread side of one peer. It owns the pipe to the socket and, while
+//! connected, the stream and the ZMTP connection. A connecting session outlives its
+//! connections: it reconnects with backoff and keeps its pipe, so messages queued while the
+//! peer was away are delivered after the reconnect.
+//!
+//! Data path: `read` fills the buffer in large chunks, decodes every frame in it into the
+//! inbound pipe and flushes once per batch; `write` pulls whole messages from the outbound
+//! pipe while the batch has room and writes them with one (vectored) syscall.
+
+use super::mailbox::{IoCommand, IoMailbox, IoWake};
+use super::slab::Key;
+use super::SocketRef;
+use crate::msg::Msg;
+use crate::pipe::{pipe_pair, PipeEnds, Read, WriteError};
+use crate::socket::{SocketCommand, SocketWake};
+use crate::transport::{self, Endpoint, Host, Stream};
+use crate::zmtp::{self, Connection, Input, PeerInfo, ProtocolError};
+use bytes::BytesMut;
+use mio::{Interest, Registry, Token};
+use std::collections::BinaryHeap;
+use std::cmp::Reverse;
+use std::io::{self, IoSlice, Read as _, Write as _};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Read in chunks of this size (more when a large frame is arriving).
+const READ_CHUNK: usize = 64 * 1024;
+/// Stop pulling messages into the output batch beyond this many bytes.
+const WRITE_BATCH: usize = 256 * 1024;
+/// Bytes read per readiness event before yielding to other connections.
+const READ_BUDGET: usize = 4 * 1024 * 1024;
+/// Retry delay after the process ran out of file descriptors.
+pub(crate) const EMFILE_BACKOFF: Duration = Duration::from_millis(100);
+
+/// What the session methods need from their I/O thread.
+pub(crate) struct Ctx<'a> {
+    pub(crate) registry: &'a Registry,
+    pub(crate) timers: &'a mut BinaryHeap<Reverse<(Instant, Key)>>,
+    pub(crate) mailbox: &'a Arc<IoMailbox>,
+    pub(crate) now: Instant,
+    pub(crate) key: Key,
+    pub(crate) stopping: bool,
+}
+
+impl Ctx<'_> {
+    fn timer(&mut self, at: Instant) {
+        self.timers.push(Reverse((at, self.key)));
+    }
+}
+
+/// Whether the session lives on.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Status {
+    Alive,
+    Done,
+}
+
+enum Role {
+    Accepted,
+    Connecter { endpoint: Endpoint },
+}
+
+enum Link {
+    /// Not connected; a connecter retries at `retry_at`.
+    Idle { retry_at: Option<Instant> },
+    /// Waiting for a name resolution.
+    Resolving,
+    /// A non-blocking connect is in progress.
+    Connecting { stream: Stream },
+    /// Connected: handshaking or active.
+    Up(Box<Up>),
+}
+
+struct Up {
+    stream: Stream,
+    conn: Connection,
+    /// The last write did not hit `WouldBlock`.
+    writable: bool,
+    handshake_deadline: Option<Instant>,
+}
+
+/// Why a connection went down.
+#[derive(Debug)]
+enum Down {
+    Eof,
+    Io(io::Error),
+    Protocol(ProtocolError),
+    HandshakeTimeout,
+}
+
+/// The pipe side of a session and the state of the message streams through it.
+struct Flow {
+    pipe: Option<(u64, PipeEnds)>,
+    /// A decoded frame waiting for inbound credit (reading is paused meanwhile).
+    pending_in: Option<Msg>,
+    /// The last frame taken from the outbound pipe said more frames follow.
+    out_in_message: bool,
+    /// A connection died in the middle of an outbound message: drop the rest of it.
+    out_torn: bool,
+    /// The socket closed its side and everything it sent was taken.
+    out_finished: bool,
+}
+
+pub(crate) struct Session {
+    socket: Arc<SocketRef>,
+    endpoint_id: u64,
+    role: Role,
+    link: Link,
+    flow: Flow,
+    rbuf: BytesMut,
+    reconnect_ivl: Duration,
+    closing: bool,
+    linger_deadline: Option<Instant>,
+    rng: u64,
+}
+
+impl Session {
+    /// A session for a connection a listener accepted.
+    pub(crate) fn accepted(socket: Arc<SocketRef>, endpoint_id: u64, stream: Stream, ctx: &mut Ctx<'_>) -> Session {
+        let mut session = Session::new(socket, endpoint_id, Role::Accepted, None);
+        session.link_up(stream, ctx);
+        session
+    }
+
+    /// A session that connects to `endpoint` and reconnects after losing the peer.
+    pub(crate) fn connecter(
+        socket: Arc<SocketRef>,
+        endpoint_id: u64,
+        endpoint: Endpoint,
+        pipe: Option<(u64, PipeEnds, Arc<IoWake>)>,
+        ctx: &mut Ctx<'_>,
+    ) -> Session {
+        let pipe = pipe.map(|(id, ends, wake)| {
+            wake.aim(ctx.key);
+            (id, ends)
+        });
+        let mut session = Session::new(socket, endpoint_id, Role::Connecter { endpoint }, pipe);
+        session.start_connect(ctx);
+        session
+    }
+
+    fn new(socket: Arc<SocketRef>, endpoint_id: u64, role: Role, pipe: Option<(u64, PipeEnds)>) -> Session {
+        let reconnect_ivl = Duration::from_millis(socket.options.reconnect_ivl.max(0) as u64);
+        let rng = endpoint_id.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ socket.id ^ 0x2545_F491_4F6C_DD1D;
+        Session {
+            socket,
+            endpoint_id,
+            role,
+            link: Link::Idle { retry_at: None },
+            flow: Flow {
+                pipe,
+                pending_in: None,
+                out_in_message: false,
+                out_torn: false,
+                out_finished: false,
+            },
+            rbuf: BytesMut::new(),
+            reconnect_ivl,
+            closing: false,
+            linger_deadline: None,
+            rng: rng | 1,
+        }
+    }
+
+    pub(crate) fn socket_id(&self) -> u64 {
+        self.socket.id
+    }
+
+    pub(crate) fn endpoint_id(&self) -> u64 {
+        self.endpoint_id
+    }
+
+    /// The socket's linger, as configured when this endpoint was set up.
+    pub(crate) fn linger(&self) -> Option<Duration> {
+        self.socket.options.linger()
+    }
+
+    // ----- connection lifecycle -------------------------------------------------------
+
+    fn link_up(&mut self, mut stream: Stream, ctx: &mut Ctx<'_>) {
+        let token = Token(ctx.key.index);
+        if let Err(e) = ctx
+            .registry
+            .register(&mut stream, token, Interest::READABLE | Interest::WRITABLE)
+        {
+            log::warn!("cannot register connection: {e}");
+            self.link = Link::Idle { retry_at: None };
+            return;
+        }
+        let options = &self.socket.options;
+        let conn = Connection::new(zmtp::Config {
+            socket_type: self.socket.socket_type,
+            identity: options.routing_id.clone(),
+            max_msg_size: options.max_msg_size(),
+        });
+        let handshake_deadline = options.handshake_ivl().map(|ivl| ctx.now + ivl);
+        if let Some(at) = handshake_deadline {
+            ctx.timer(at);
+        }
+        self.rbuf.clear();
+        self.link = Link::Up(Box::new(Up {
+            stream,
+            conn,
+            writable: true,
+            handshake_deadline,
+        }));
+    }
+
+    fn start_connect(&mut self, ctx: &mut Ctx<'_>) {
+        let Role::Connecter { endpoint } = &self.role else {
+            return;
+        };
+        let result = match endpoint {
+            Endpoint::Tcp { host: Host::Ip(ip), port: Some(port) } => {
+                transport::connect_tcp(SocketAddr::new(*ip, *port), &self.socket.options)
+            }
+            Endpoint::Tcp { host: host @ Host::Name(_), port: Some(port) } => {
+                // Resolve off the I/O thread so a slow resolver stalls nobody else.
+                let (host, port, mailbox, key) = (host.clone(), *port, ctx.mailbox.clone(), ctx.key);
+                let spawned = std::thread::Builder::new()
+                    .name("zerosock-resolve".into())
+                    .spawn(move || {
+                        let result = transport::resolve(&host, port);
+                        mailbox.post(IoCommand::Resolved(key, result));
+                    });
+                match spawned {
+                    Ok(_) => {
+                        self.link = Link::Resolving;
+                        return;
+                    }
+                    Err(e) => Err(e),
+                }
+            }
+            Endpoint::Ipc(Some(path)) => transport::connect_ipc(path),
+            _ => Err(io::Error::new(io::ErrorKind::InvalidInput, "endpoint cannot be connected")),
+        };
+        self.connect_started(result, ctx);
+    }
+
+    fn connect_started(&mut self, result: io::Result<Stream>, ctx: &mut Ctx<'_>) {
+        match result {
+            Ok(mut stream) => {
+                let token = Token(ctx.key.index);
+                match ctx
+                    .registry
+                    .register(&mut stream, token, Interest::READABLE | Interest::WRITABLE)
+                {
+                    Ok(()) => self.link = Link::Connecting { stream },
+                    Err(e) => self.schedule_reconnect(Down::Io(e), ctx),
+                }
+            }
+            Err(e) => self.schedule_reconnect(Down::Io(e), ctx),
+        }
+    }
+
+    /// A name resolution finished.
+    pub(crate) fn on_resolved(&mut self, result: io::Result<Vec<SocketAddr>>, ctx: &mut Ctx<'_>) -> Status {
+        if !matches!(self.link, Link::Resolving) {
+            return Status::Alive;
+        }
+        let result = result.and_then(|addrs| {
+            let addr = addrs
+                .into_iter()
+                .next()
+                .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "name resolved to no address"))?;
+            transport::connect_tcp(addr, &self.socket.options)
+        });
+        self.connect_started(result, ctx);
+        self.check_finished()
+    }
+
+    fn schedule_reconnect(&mut self, why: Down, ctx: &mut Ctx<'_>) {
+        log::debug!("connection to {} down: {why:?}", self.describe());
+        let options = &self.socket.options;
+        if options.reconnect_ivl < 0 {
+            self.link = Link::Idle { retry_at: None };
+            return;
+        }
+        let base = self.reconnect_ivl;
+        // Up to one interval of jitter, as libzmq does, so that many peers do not reconnect in
+        // lock step.
+        self.rng ^= self.rng << 13;
+        self.rng ^= self.rng >> 7;
+        self.rng ^= self.rng << 17;
+        let jitter_ms = if base.as_millis() > 0 {
+            self.rng % base.as_millis() as u64
+        } else {
+            0
+        };
+        let at = ctx.now + base + Duration::from_millis(jitter_ms);
+        let max = options.reconnect_ivl_max;
+        if max > 0 && (max as u128) > base.as_millis() {
+            self.reconnect_ivl = (base * 2).min(Duration::from_millis(max as u64));
+        }
+        self.link = Link::Idle { retry_at: Some(at) };
+        ctx.timer(at);
+    }
+
+    fn describe(&self) -> String {
+        match &self.role {
+            Role::Accepted => "accepted peer".to_string(),
+            Role::Connecter { endpoint } => endpoint.to_string(),
+        }
+    }
+
+    /// The connection is gone: clean up the message streams and decide what happens next.
+    fn link_down(&mut self, why: Down, ctx: &mut Ctx<'_>) -> Status {
+        match &why {
+            Down::Protocol(e) => log::info!("closing connection with {}: {e}", self.describe()),
+            Down::HandshakeTimeout => log::info!("handshake with {} timed out", self.describe()),
+            _ => {}
+        }
+        if let Link::Up(mut up) = std::mem::replace(&mut self.link, Link::Idle { retry_at: None }) {
+            let _ = ctx.registry.deregister(&mut up.stream);
+        }
+        self.rbuf = BytesMut::new();
+        if let Some((_, ends)) = &mut self.flow.pipe {
+            // Frames of a message that will never be completed are dropped, never delivered.
+            ends.out.rollback();
+            if self.flow.pending_in.as_ref().is_some_and(|m| m.more()) {
+                self.flow.pending_in = None;
+            }
+            let _ = ends.out.flush();
+        }
+        if self.flow.out_in_message {
+            self.flow.out_torn = true;
+            self.flow.out_in_message = false;
+        }
+        match self.role {
+            Role::Accepted => Status::Done,
+            Role::Connecter { .. } => {
+                if self.socket.options.immediate {
+                    self.flow.pipe = None;
+                    self.flow.pending_in = None;
+                }
+                if self.closing && (self.flow.pipe.is_none() || self.flow.out_finished) {
+                    return Status::Done;
+                }
+                self.schedule_reconnect(why, ctx);
+                if self.socket.options.reconnect_ivl < 0 {
+                    return Status::Done;
+                }
+                Status::Alive
+            }
+        }
+    }
+
+    // ----- events ---------------------------------------------------------------------
+
+    /// A readiness event on the session's stream.
+    pub(crate) fn on_ready(&mut self, readable: bool, writable: bool, ctx: &mut Ctx<'_>) -> Status {
+        if let Link::Connecting { stream } = &self.link {
+            match stream.finish_connect() {
+                Ok(true) => {
+                    let Link::Connecting { stream } = std::mem::replace(&mut self.link, Link::Resolving) else {
+                        unreachable!()
+                    };
+                    self.link = Link::Up(Box::new(Up {
+                        stream,
+                        conn: Connection::new(zmtp::Config {
+                            socket_type: self.socket.socket_type,
+                            identity: self.socket.options.routing_id.clone(),
+                            max_msg_size: self.socket.options.max_msg_size(),
+                        }),
+                        writable: true,
+                        handshake_deadline: None,
+                    }));
+                    if let Some(ivl) = self.socket.options.handshake_ivl() {
+                        let at = ctx.now + ivl;
+                        if let Link::Up(up) = &mut self.link {
+                            up.handshake_deadline = Some(at);
+                        }
+                        ctx.timer(at);
+                    }
+                    self.rbuf.clear();
+                }
+                Ok(false) => return Status::Alive,
+                Err(e) => {
+                    if let Link::Connecting { mut stream } = std::mem::replace(&mut self.link, Link::Resolving) {
+                        let _ = ctx.registry.deregister(&mut stream);
+                    }
+                    return self.link_down(Down::Io(e), ctx);
+                }
+            }
+        }
+        if let Link::Up(up) = &mut self.link {
+            if writable {
+                up.writable = true;
+            }
+        }
+        let _ = readable;
+        self.pump(ctx)
+    }
+
+    /// A pipe woke us: data to send, credit to deliver, or the socket closed its side.
+    pub(crate) fn on_wake(&mut self, ctx: &mut Ctx<'_>) -> Status {
+        self.pump(ctx)
+    }
+
+    /// A timer may have expired.
+    pub(crate) fn on_timer(&mut self, ctx: &mut Ctx<'_>) -> Status {
+        if self.linger_deadline.is_some_and(|d| ctx.now >= d) {
+            return Status::Done;
+        }
+        match &self.link {
+            Link::Up(up) if up.handshake_deadline.is_some_and(|d| ctx.now >= d) && !up.conn.is_active() => {
+                self.link_down(Down::HandshakeTimeout, ctx)
+            }
+            Link::Idle { retry_at: Some(at) } if ctx.now >= *at => {
+                self.start_connect(ctx);
+                self.check_finished()
+            }
+            _ => Status::Alive,
+        }
+    }
+
+    /// The socket was closed (or the context is stopping).
+    pub(crate) fn on_close(&mut self, linger: Option<Duration>, ctx: &mut Ctx<'_>) -> Status {
+        if linger == Some(Duration::ZERO) {
+            return Status::Done;
+        }
+        self.closing = true;
+        if let Some(l) = linger {
+            let at = ctx.now + l;
+            self.linger_deadline = Some(self.linger_deadline.map_or(at, |d| d.min(at)));
+            ctx.timer(at);
+        }
+        self.pump(ctx)
+    }
+
+    /// Reads and writes until neither can make progress.
+    fn pump(&mut self, ctx: &mut Ctx<'_>) -> Status {
+        if let Err(why) = self.read(ctx) {
+            return self.link_down(why, ctx);
+        }
+        if let Err(why) = self.write(ctx) {
+            return self.link_down(why, ctx);
+        }
+        self.check_finished()
+    }
+
+    fn check_finished(&mut self) -> Status {
+        if !self.closing {
+            return Status::Alive;
+        }
+        if self.flow.pipe.is_none() {
+            return Status::Done;
+        }
+        if !self.flow.out_finished {
+            return Status::Alive;
+        }
+        // Everything the socket sent has been taken; done once it is on the wire.
+        match &self.link {
+            Link::Up(up) if up.conn.is_active() && !up.conn.out_ref().is_empty() => Status::Alive,
+            _ => Status::Done,
+        }
+    }
+
+    // ----- data path ------------------------------------------------------------------
+
+    fn read(&mut self, ctx: &mut Ctx<'_>) -> Result<(), Down> {
+        let Link::Up(up) = &mut self.link else {
+            return Ok(());
+        };
+        let mut budget = READ_BUDGET;
+        loop {
+            if !self.flow.deliver_pending() {
+                return Ok(()); // paused until the socket returns credit
+            }
+            loop {
+                match up.conn.handle_input(&mut self.rbuf) {
+                    Ok(None) => break,
+                    Ok(Some(Input::Frame(msg))) => {
+                        if !self.flow.deliver(msg) {
+                            self.flow.flush_in();
+                            return Ok(());
+                        }
+                    }
+                    Ok(Some(Input::Ready(peer))) => {
+                        up.handshake_deadline = None;
+                        self.reconnect_ivl =
+                            Duration::from_millis(self.socket.options.reconnect_ivl.max(0) as u64);
+                        self.flow
+                            .attach(&self.socket, self.endpoint_id, peer, ctx.mailbox, ctx.key);
+                    }
+                    Ok(Some(Input::Subscribe(_))) | Ok(Some(Input::Cancel(_))) => {}
+                    Err(e) => return Err(Down::Protocol(e)),
+                }
+            }
+            self.flow.flush_in();
+            if budget == 0 {
+                // Let other connections run; come back through the mailbox.
+                ctx.mailbox.post(IoCommand::Wake(ctx.key));
+                return Ok(());
+            }
+            // Grow by what the current frame needs, but never by more than what has arrived:
+            // memory follows received bytes, not announced sizes.
+            let len = self.rbuf.len();
+            let need = up.conn.wants().saturating_sub(len);
+            let chunk = need.clamp(READ_CHUNK, READ_CHUNK.max(len));
+            self.rbuf.resize(len + chunk, 0);
+            match up.stream.read(&mut self.rbuf[len..]) {
+                Ok(0) => {
+                    self.rbuf.truncate(len);
+                    return Err(Down::Eof);
+                }
+                Ok(n) => {
+                    self.rbuf.truncate(len + n);
+                    budget = budget.saturating_sub(n);
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.rbuf.truncate(len);
+                    return Ok(());
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => self.rbuf.truncate(len),
+                Err(e) => {
+                    self.rbuf.truncate(len);
+                    return Err(Down::Io(e));
+                }
+            }
+        }
+    }
+
+    fn write(&mut self, ctx: &mut Ctx<'_>) -> Result<(), Down> {
+        let stopping = ctx.stopping;
+        let Link::Up(up) = &mut self.link else {
+            // Not connected: still notice a socket that closed with nothing left to send.
+            if self.closing {
+                self.flow.check_out_finished();
+            }
+            return Ok(());
+        };
+        loop {
+            if up.conn.is_active() {
+                self.flow.fill(&mut up.conn, stopping);
+            }
+            let out = up.conn.out();
+            if out.is_empty() || !up.writable {
+                return Ok(());
+            }
+            let result = match out.contiguous() {
+                Some(bytes) => up.stream.write(bytes),
+                None => {
+                    let mut slices = [IoSlice::new(&[]); 64];
+                    let n = out.io_slices(&mut slices);
+                    up.stream.write_vectored(&slices[..n])
+                }
+            };
+            match result {
+                Ok(0) => return Err(Down::Eof),
+                Ok(n) => out.advance(n),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    up.writable = false;
+                    return Ok(());
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(Down::Io(e)),
+            }
+        }
+    }
+}
+
+impl Flow {
+    /// Creates the pipe once the handshake is done (accepted peers, or IMMEDIATE connecters)
+    /// and hands the socket its ends.
+    fn attach(&mut self, socket: &SocketRef, endpoint_id: u64, peer: PeerInfo, mailbox: &Arc<IoMailbox>, key: Key) {
+        if self.pipe.is_some() {
+            return;
+        }
+        let id = socket.mailbox.next_pipe_id();
+        let wake_socket = Arc::new(SocketWake {
+            mailbox: socket.mailbox.clone(),
+            pipe: id,
+        });
+        let wake_io = IoWake::new(mailbox.clone());
+        wake_io.aim(key);
+        let (socket_ends, session_ends) = pipe_pair(
+            socket.options.sndhwm.max(0) as u64,
+            socket.options.rcvhwm.max(0) as u64,
+            wake_socket,
+            wake_io,
+        );
+        socket.mailbox.post(SocketCommand::Attach {
+            id,
+            ends: socket_ends,
+            peer,
+            endpoint_id,
+        });
+        self.pipe = Some((id, session_ends));
+    }
+
+    /// Retries the frame that waited for credit. Returns false if it still waits.
+    fn deliver_pending(&mut self) -> bool {
+        match self.pending_in.take() {
+            None => true,
+            Some(msg) => self.deliver(msg),
+        }
+    }
+
+    /// Hands one received frame to the socket. Returns false when the pipe is full (the
+    /// frame is kept and reading pauses).
+    fn deliver(&mut self, msg: Msg) -> bool {
+        let Some((_, ends)) = &mut self.pipe else {
+            return true; // no pipe (yet): nothing can use it
+        };
+        match ends.out.write(msg) {
+            Ok(()) => true,
+            Err(WriteError::Full(msg)) => {
+                self.pending_in = Some(msg);
+                false
+            }
+            Err(WriteError::Closed(_)) => true,
+        }
+    }
+
+    fn flush_in(&mut self) {
+        if let Some((_, ends)) = &mut self.pipe {
+            let _ = ends.out.flush();
+        }
+    }
+
+    /// Moves whole messages from the socket into the output batch while it has room.
+    fn fill(&mut self, conn: &mut Connection, stopping: bool) {
+        let Some((_, ends)) = &mut self.pipe else {
+            return;
+        };
+        while conn.out_ref().len() < WRITE_BATCH {
+            match ends.inb.read() {
+                Read::Item(msg) => {
+                    if self.out_torn {
+                        self.out_torn = msg.more();
+                        continue;
+                    }
+                    self.out_in_message = msg.more();
+                    conn.send(&msg);
+                }
+                Read::Empty => {
+                    if stopping && !self.out_in_message {
+                        self.out_finished = true;
+                    }
+                    return;
+                }
+                Read::Closed => {
+                    self.out_finished = true;
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Without a connection: has the socket closed with nothing left to deliver?
+    fn check_out_finished(&mut self) {
+        if let Some((_, ends)) = &mut self.pipe {
+            if ends.inb.is_finished() {
+                self.out_finished = true;
+            }
+        }
+    }
+}

@@ -1,0 +1,124 @@
+//! A slab of objects addressed by index plus generation, so a stale token or timer never
+//! reaches an object that reused the slot.
+
+/// A slot index and the generation it was filled in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) struct Key {
+    pub(crate) index: usize,
+    pub(crate) generation: u32,
+}
+
+pub(crate) struct Slab<T> {
+    slots: Vec<(u32, Option<T>)>,
+    free: Vec<usize>,
+    len: usize,
+}
+
+impl<T> Slab<T> {
+    pub(crate) fn new() -> Slab<T> {
+        Slab {
+            slots: Vec::new(),
+            free: Vec::new(),
+            len: 0,
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// The key the next insert will use.
+    pub(crate) fn vacant_key(&self) -> Key {
+        match self.free.last() {
+            Some(&index) => Key {
+                index,
+                generation: self.slots[index].0.wrapping_add(1),
+            },
+            None => Key {
+                index: self.slots.len(),
+                generation: 0,
+            },
+        }
+    }
+
+    pub(crate) fn insert(&mut self, value: T) -> Key {
+        self.len += 1;
+        match self.free.pop() {
+            Some(index) => {
+                let slot = &mut self.slots[index];
+                slot.0 = slot.0.wrapping_add(1);
+                slot.1 = Some(value);
+                Key {
+                    index,
+                    generation: slot.0,
+                }
+            }
+            None => {
+                self.slots.push((0, Some(value)));
+                Key {
+                    index: self.slots.len() - 1,
+                    generation: 0,
+                }
+            }
+        }
+    }
+
+    pub(crate) fn get_mut(&mut self, key: Key) -> Option<&mut T> {
+        match self.slots.get_mut(key.index) {
+            Some((generation, Some(value))) if *generation == key.generation => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The live object at `index`, whatever its generation (for poll events, whose tokens
+    /// are deregistered before a slot is reused).
+    pub(crate) fn key_at(&self, index: usize) -> Option<Key> {
+        match self.slots.get(index) {
+            Some((generation, Some(_))) => Some(Key {
+                index,
+                generation: *generation,
+            }),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn remove(&mut self, key: Key) -> Option<T> {
+        let slot = self.slots.get_mut(key.index)?;
+        if slot.0 != key.generation || slot.1.is_none() {
+            return None;
+        }
+        self.len -= 1;
+        self.free.push(key.index);
+        slot.1.take()
+    }
+
+    pub(crate) fn keys(&self) -> Vec<Key> {
+        self.slots
+            .iter()
+            .enumerate()
+            .filter(|(_, (_, v))| v.is_some())
+            .map(|(index, (generation, _))| Key {
+                index,
+                generation: *generation,
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stale_keys_miss() {
+        let mut s = Slab::new();
+        let a = s.insert("a");
+        assert_eq!(s.remove(a), Some("a"));
+        let b = s.insert("b");
+        assert_eq!(a.index, b.index);
+        assert!(s.get_mut(a).is_none());
+        assert_eq!(s.get_mut(b), Some(&mut "b"));
+        assert_eq!(s.vacant_key().index, 1);
+        assert_eq!(s.len(), 1);
+    }
+}

@@ -1,0 +1,24 @@
+#![doc = include_str!("../README.md")]
+#![deny(unsafe_code)]
+#![warn(missing_docs)]
+
+mod context;
+mod error;
+mod io;
+mod msg;
+mod options;
+mod pattern;
+mod pipe;
+mod socket;
+mod socket_type;
+mod sync;
+mod transport;
+mod zmtp;
+
+pub use context::{Context, ContextBuilder};
+pub use error::{Error, Result};
+pub use msg::Msg;
+pub use options::DEFAULT_LINGER_MS;
+pub use socket::{Socket, DONTWAIT, SNDMORE};
+pub use socket_type::{SocketType, UnknownSocketType};
+pub use zmtp::ProtocolError;

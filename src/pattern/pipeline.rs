@@ -1,0 +1,58 @@
+//! PUSH (round robin out, never drops, blocks at HWM) and PULL (fair-queued in).
+
+use super::{Blocked, FairQueue, LoadBalancer, Pattern, Pipes};
+use crate::error::Error;
+use crate::msg::Msg;
+
+/// PUSH: distributes whole messages round robin over every peer.
+#[derive(Debug, Default)]
+pub(crate) struct Push {
+    lb: LoadBalancer,
+}
+
+impl Pattern for Push {
+    fn attach(&mut self, idx: usize) -> bool {
+        self.lb.attach(idx);
+        true
+    }
+    fn detach(&mut self, idx: usize) {
+        self.lb.detach(idx);
+    }
+    fn activate(&mut self, idx: usize) {
+        self.lb.activate(idx);
+    }
+    fn send(&mut self, pipes: &mut dyn Pipes, msg: Msg) -> Result<(), Blocked<Msg>> {
+        self.lb.send(pipes, msg).map(|_| ())
+    }
+    fn recv(&mut self, _pipes: &mut dyn Pipes) -> Result<Msg, Blocked<()>> {
+        Err(Blocked::Fail(Error::WrongState("PUSH sockets cannot receive")))
+    }
+    fn reads(&self) -> bool {
+        false
+    }
+}
+
+/// PULL: receives whole messages fair-queued from every peer.
+#[derive(Debug, Default)]
+pub(crate) struct Pull {
+    fq: FairQueue,
+}
+
+impl Pattern for Pull {
+    fn attach(&mut self, idx: usize) -> bool {
+        self.fq.attach(idx);
+        true
+    }
+    fn detach(&mut self, idx: usize) {
+        self.fq.detach(idx);
+    }
+    fn activate(&mut self, idx: usize) {
+        self.fq.activate(idx);
+    }
+    fn send(&mut self, _pipes: &mut dyn Pipes, _msg: Msg) -> Result<(), Blocked<Msg>> {
+        Err(Blocked::Fail(Error::WrongState("PULL sockets cannot send")))
+    }
+    fn recv(&mut self, pipes: &mut dyn Pipes) -> Result<Msg, Blocked<()>> {
+        self.fq.recv(pipes).map(|(m, _)| m)
+    }
+}

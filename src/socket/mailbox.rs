@@ -1,0 +1,124 @@
+//! A socket's command queue: how the I/O threads and inproc peers reach a socket that lives
+//! in an application thread. Posting happens only on sleep→busy edges (a pipe became readable
+//! or writable again, a pipe was attached), never per message.
+
+use crate::pipe::{PipeEnds, Wake};
+use crate::zmtp::PeerInfo;
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::Instant;
+
+/// A command for a socket.
+pub(crate) enum SocketCommand {
+    /// A new peer: its pipe ends, what its handshake said, and which of our endpoints (bind or
+    /// connect) it belongs to.
+    Attach {
+        id: u64,
+        ends: PipeEnds,
+        peer: PeerInfo,
+        endpoint_id: u64,
+    },
+    /// Pipe `id` may have become readable or writable (or closed).
+    Wake(u64),
+}
+
+/// The queue plus a condition variable for a socket blocked in `send`/`recv`.
+pub(crate) struct SocketMailbox {
+    queue: Mutex<VecDeque<SocketCommand>>,
+    cv: Condvar,
+    /// Set while the queue is non-empty, so the hot path checks it without the lock.
+    pending: AtomicBool,
+    terminated: AtomicBool,
+    next_pipe_id: AtomicU64,
+}
+
+impl SocketMailbox {
+    pub(crate) fn new() -> Arc<SocketMailbox> {
+        Arc::new(SocketMailbox {
+            queue: Mutex::new(VecDeque::new()),
+            cv: Condvar::new(),
+            pending: AtomicBool::new(false),
+            terminated: AtomicBool::new(false),
+            next_pipe_id: AtomicU64::new(1),
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, VecDeque<SocketCommand>> {
+        self.queue.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A fresh pipe id for this socket.
+    pub(crate) fn next_pipe_id(&self) -> u64 {
+        self.next_pipe_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    pub(crate) fn post(&self, command: SocketCommand) {
+        let mut queue = self.lock();
+        queue.push_back(command);
+        self.pending.store(true, Ordering::Release);
+        drop(queue);
+        self.cv.notify_one();
+    }
+
+    /// Marks the socket's context terminated and wakes a blocked call.
+    pub(crate) fn terminate(&self) {
+        let _queue = self.lock();
+        self.terminated.store(true, Ordering::Release);
+        self.cv.notify_all();
+    }
+
+    pub(crate) fn is_terminated(&self) -> bool {
+        self.terminated.load(Ordering::Acquire)
+    }
+
+    /// Whether commands are waiting (cheap, no lock).
+    #[inline]
+    pub(crate) fn has_pending(&self) -> bool {
+        self.pending.load(Ordering::Acquire)
+    }
+
+    /// Moves every waiting command into `out`.
+    pub(crate) fn drain(&self, out: &mut VecDeque<SocketCommand>) {
+        let mut queue = self.lock();
+        out.append(&mut queue);
+        self.pending.store(false, Ordering::Release);
+    }
+
+    /// Blocks until a command arrives, the context terminates, or `deadline` passes.
+    /// Returns false on timeout.
+    pub(crate) fn wait(&self, deadline: Option<Instant>) -> bool {
+        let mut queue = self.lock();
+        loop {
+            if !queue.is_empty() || self.is_terminated() {
+                return true;
+            }
+            match deadline {
+                None => queue = self.cv.wait(queue).unwrap_or_else(|e| e.into_inner()),
+                Some(d) => {
+                    let now = Instant::now();
+                    if now >= d {
+                        return false;
+                    }
+                    queue = self
+                        .cv
+                        .wait_timeout(queue, d - now)
+                        .unwrap_or_else(|e| e.into_inner())
+                        .0;
+                }
+            }
+        }
+    }
+}
+
+/// Wakes a socket about one of its pipes.
+pub(crate) struct SocketWake {
+    pub(crate) mailbox: Arc<SocketMailbox>,
+    pub(crate) pipe: u64,
+}
+
+impl Wake for SocketWake {
+    fn wake(&self) {
+        self.mailbox.post(SocketCommand::Wake(self.pipe));
+    }
+}

@@ -1,0 +1,606 @@
+//! The public `Socket`: pattern logic over pipes, in the application thread.
+
+mod mailbox;
+mod options_api;
+mod pipes;
+
+pub(crate) use mailbox::{SocketCommand, SocketMailbox, SocketWake};
+
+use crate::context::CtxInner;
+use crate::error::{Error, Result};
+use crate::io::{IoCommand, IoWake, SocketRef};
+use crate::msg::Msg;
+use crate::options::{millis, Options};
+use crate::pattern::{self, Blocked, Pattern};
+use crate::pipe::{pipe_pair, PipeEnds, Read};
+use crate::socket_type::SocketType;
+use crate::transport::inproc::{Binder, LateSocketWake, Pending};
+use crate::transport::{self, Endpoint, Host};
+use crate::zmtp::{PeerInfo, Properties};
+use pipes::{PipeSlot, PipeTable};
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// `send`/`recv` flag: fail with [`Error::WouldBlock`] instead of waiting.
+pub const DONTWAIT: i32 = 1;
+/// `send` flag: more frames of this message follow.
+pub const SNDMORE: i32 = 2;
+
+/// A zerosock socket of one [`SocketType`].
+///
+/// A socket is `Send` but not `Sync`: move it to the thread that uses it; the type system
+/// stops two threads from sharing one. Dropping it closes it: its connections go on
+/// delivering what was sent for at most `LINGER` in the background.
+pub struct Socket {
+    core: RefCell<Core>,
+}
+
+enum EndpointKind {
+    Bound,
+    Connected,
+}
+
+struct EndpointRecord {
+    id: u64,
+    kind: EndpointKind,
+    /// As given by the user, and as resolved (`last_endpoint`).
+    given: String,
+    resolved: String,
+    inproc: Option<String>,
+}
+
+struct Core {
+    id: u64,
+    socket_type: SocketType,
+    ctx: Arc<CtxInner>,
+    mailbox: Arc<SocketMailbox>,
+    options: Options,
+    pattern: Box<dyn Pattern>,
+    pipes: PipeTable,
+    commands: VecDeque<SocketCommand>,
+    endpoints: Vec<EndpointRecord>,
+    last_endpoint: Option<String>,
+}
+
+impl Socket {
+    pub(crate) fn new(ctx: Arc<CtxInner>, socket_type: SocketType) -> Result<Socket> {
+        let pattern = pattern::for_type(socket_type)
+            .ok_or(Error::WrongState("this socket type is not implemented yet"))?;
+        let id = ctx.next_id();
+        let mailbox = SocketMailbox::new();
+        ctx.register_socket(id, mailbox.clone())?;
+        Ok(Socket {
+            core: RefCell::new(Core {
+                id,
+                socket_type,
+                ctx,
+                mailbox,
+                options: Options::default(),
+                pattern,
+                pipes: PipeTable::default(),
+                commands: VecDeque::new(),
+                endpoints: Vec::new(),
+                last_endpoint: None,
+            }),
+        })
+    }
+
+    /// The socket's type.
+    pub fn socket_type(&self) -> SocketType {
+        self.core.borrow().socket_type
+    }
+
+    /// Accepts connections on `endpoint` (`tcp://`, `ipc://`, `inproc://`). A socket may bind
+    /// several endpoints. `tcp://host:*` binds an ephemeral port; see
+    /// [`Socket::last_endpoint`].
+    pub fn bind(&self, endpoint: &str) -> Result<()> {
+        self.core.borrow_mut().bind(endpoint)
+    }
+
+    /// Connects to `endpoint`; the connection is made (and remade after losing the peer) in
+    /// the background. With `IMMEDIATE` off (the default), messages queue for the peer at
+    /// once, before it is connected.
+    pub fn connect(&self, endpoint: &str) -> Result<()> {
+        self.core.borrow_mut().connect(endpoint)
+    }
+
+    /// Stops listening on an endpoint given to [`Socket::bind`] (as given, or as reported
+    /// by [`Socket::last_endpoint`]) and closes the connections accepted through it.
+    pub fn unbind(&self, endpoint: &str) -> Result<()> {
+        self.core
+            .borrow_mut()
+            .remove_endpoint(endpoint, EndpointKind::Bound)
+    }
+
+    /// Stops connecting to an endpoint given to [`Socket::connect`]; messages queued for it
+    /// are dropped.
+    pub fn disconnect(&self, endpoint: &str) -> Result<()> {
+        self.core
+            .borrow_mut()
+            .remove_endpoint(endpoint, EndpointKind::Connected)
+    }
+
+    /// The endpoint most recently bound or connected, with wildcards resolved
+    /// (`tcp://127.0.0.1:49152` for `tcp://127.0.0.1:*`).
+    pub fn last_endpoint(&self) -> Option<String> {
+        self.core.borrow().last_endpoint.clone()
+    }
+
+    /// Sends one frame. With [`SNDMORE`] in `flags`, more frames of the same message follow;
+    /// the message is delivered whole or not at all. With [`DONTWAIT`], returns
+    /// [`Error::WouldBlock`] instead of waiting for a peer or for room under the high-water
+    /// mark; otherwise waits up to `SNDTIMEO`.
+    pub fn send(&self, msg: impl Into<Msg>, flags: i32) -> Result<()> {
+        let mut msg = msg.into();
+        msg.set_more(flags & SNDMORE != 0);
+        self.core.borrow_mut().send(msg, flags & DONTWAIT != 0)
+    }
+
+    /// Sends a whole multipart message.
+    pub fn send_multipart<I, T>(&self, parts: I, flags: i32) -> Result<()>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<Msg>,
+    {
+        let mut iter = parts.into_iter().peekable();
+        let mut core = self.core.borrow_mut();
+        let mut first = true;
+        while let Some(part) = iter.next() {
+            let mut msg = part.into();
+            let last = iter.peek().is_none();
+            msg.set_more(!last || flags & SNDMORE != 0);
+            // Only the first frame can block; later ones are always accepted.
+            core.send(msg, first && flags & DONTWAIT != 0)?;
+            first = false;
+        }
+        Ok(())
+    }
+
+    /// Receives one frame; [`Msg::more`] says whether more frames of its message follow.
+    /// With [`DONTWAIT`], returns [`Error::WouldBlock`] if nothing is waiting; otherwise
+    /// waits up to `RCVTIMEO`.
+    pub fn recv(&self, flags: i32) -> Result<Msg> {
+        self.core.borrow_mut().recv(flags & DONTWAIT != 0)
+    }
+
+    /// Receives a whole multipart message.
+    pub fn recv_multipart(&self, flags: i32) -> Result<Vec<Msg>> {
+        let mut core = self.core.borrow_mut();
+        let mut parts = vec![core.recv(flags & DONTWAIT != 0)?];
+        while parts.last().is_some_and(|m| m.more()) {
+            // The rest of a message is published with its first frame.
+            parts.push(core.recv(false)?);
+        }
+        Ok(parts)
+    }
+}
+
+impl Drop for Socket {
+    fn drop(&mut self) {
+        self.core.get_mut().close();
+    }
+}
+
+impl std::fmt::Debug for Socket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.core.try_borrow() {
+            Ok(core) => f
+                .debug_struct("Socket")
+                .field("type", &core.socket_type)
+                .field("last_endpoint", &core.last_endpoint)
+                .finish(),
+            Err(_) => f.write_str("Socket { <in use> }"),
+        }
+    }
+}
+
+impl Core {
+    fn check_alive(&self) -> Result<()> {
+        if self.ctx.is_terminated() {
+            Err(Error::Terminated)
+        } else {
+            Ok(())
+        }
+    }
+
+    fn socket_ref(&self) -> Arc<SocketRef> {
+        Arc::new(SocketRef {
+            id: self.id,
+            mailbox: self.mailbox.clone(),
+            socket_type: self.socket_type,
+            options: self.options.clone(),
+        })
+    }
+
+    fn our_peer_info(&self) -> PeerInfo {
+        PeerInfo {
+            socket_type: self.socket_type,
+            identity: self.options.routing_id.clone(),
+            minor: 1,
+            properties: Properties::new(),
+        }
+    }
+
+    fn record(&mut self, kind: EndpointKind, given: &str, resolved: String, inproc: Option<String>) -> u64 {
+        let id = self.ctx.next_id();
+        self.endpoints.push(EndpointRecord {
+            id,
+            kind,
+            given: given.to_string(),
+            resolved: resolved.clone(),
+            inproc,
+        });
+        self.last_endpoint = Some(resolved);
+        id
+    }
+
+    // ----- endpoints ------------------------------------------------------------------
+
+    fn bind(&mut self, endpoint: &str) -> Result<()> {
+        self.check_alive()?;
+        match Endpoint::parse(endpoint)? {
+            Endpoint::Tcp { host, port } => {
+                let (listener, addr) = transport::bind_tcp(&host, port, &self.options)?;
+                let resolved = format_tcp(addr);
+                let io = self.ctx.choose_io()?.clone();
+                let endpoint_id = self.record(EndpointKind::Bound, endpoint, resolved, None);
+                io.post(IoCommand::Listen {
+                    listener,
+                    socket: self.socket_ref(),
+                    endpoint_id,
+                });
+            }
+            Endpoint::Ipc(path) => {
+                let io = self.ctx.choose_io()?.clone();
+                let (listener, path) = transport::bind_ipc(path.as_deref())?;
+                let resolved = format!("ipc://{}", path.display());
+                let endpoint_id = self.record(EndpointKind::Bound, endpoint, resolved, None);
+                io.post(IoCommand::Listen {
+                    listener,
+                    socket: self.socket_ref(),
+                    endpoint_id,
+                });
+            }
+            Endpoint::Inproc(name) => {
+                let endpoint_id = self.ctx.next_id();
+                let binder = Binder {
+                    socket_id: self.id,
+                    mailbox: self.mailbox.clone(),
+                    peer: self.our_peer_info(),
+                    sndhwm: self.options.sndhwm,
+                    rcvhwm: self.options.rcvhwm,
+                    endpoint_id,
+                };
+                if !self.ctx.inproc().bind(&name, binder) {
+                    return Err(Error::AddressInUse(endpoint.to_string()));
+                }
+                self.endpoints.push(EndpointRecord {
+                    id: endpoint_id,
+                    kind: EndpointKind::Bound,
+                    given: endpoint.to_string(),
+                    resolved: endpoint.to_string(),
+                    inproc: Some(name),
+                });
+                self.last_endpoint = Some(endpoint.to_string());
+                // Connects that were waiting for this name arrive as Attach commands.
+                self.process_commands();
+            }
+        }
+        Ok(())
+    }
+
+    fn connect(&mut self, endpoint: &str) -> Result<()> {
+        self.check_alive()?;
+        let parsed = Endpoint::parse(endpoint)?;
+        let invalid = |reason| Error::InvalidEndpoint {
+            endpoint: endpoint.to_string(),
+            reason,
+        };
+        match &parsed {
+            Endpoint::Tcp { host: Host::Any, .. } => return Err(invalid("cannot connect to *")),
+            Endpoint::Tcp { port: None, .. } => return Err(invalid("cannot connect to port *")),
+            Endpoint::Ipc(None) => return Err(invalid("cannot connect to ipc://*")),
+            Endpoint::Inproc(name) => return self.connect_inproc(endpoint, name.clone()),
+            _ => {}
+        }
+        let io = self.ctx.choose_io()?.clone();
+        let endpoint_id = self.record(EndpointKind::Connected, endpoint, parsed.to_string(), None);
+        let pipe = if self.options.immediate {
+            None
+        } else {
+            // Messages queue for this peer from now on, connected or not.
+            let id = self.mailbox.next_pipe_id();
+            let wake_io = IoWake::new(io.clone());
+            let (mine, theirs) = pipe_pair(
+                hwm(self.options.sndhwm),
+                hwm(self.options.rcvhwm),
+                Arc::new(SocketWake {
+                    mailbox: self.mailbox.clone(),
+                    pipe: id,
+                }),
+                wake_io.clone(),
+            );
+            self.attach(id, mine, None, endpoint_id);
+            Some((id, theirs, wake_io))
+        };
+        io.post(IoCommand::Connect {
+            endpoint: parsed,
+            socket: self.socket_ref(),
+            endpoint_id,
+            pipe,
+        });
+        Ok(())
+    }
+
+    fn connect_inproc(&mut self, endpoint: &str, name: String) -> Result<()> {
+        let endpoint_id = self.ctx.next_id();
+        let my_id = self.mailbox.next_pipe_id();
+        let wake_me = Arc::new(SocketWake {
+            mailbox: self.mailbox.clone(),
+            pipe: my_id,
+        });
+        let mut registry = self.ctx.inproc();
+        let peer = match registry.lookup(&name).cloned() {
+            Some(binder) => {
+                if !self.socket_type.is_compatible(binder.peer.socket_type) {
+                    return Err(Error::Protocol(crate::zmtp::ProtocolError::IncompatibleSocketType {
+                        ours: self.socket_type.as_str(),
+                        peer: binder.peer.socket_type.as_str().to_string(),
+                    }));
+                }
+                let their_id = binder.mailbox.next_pipe_id();
+                let (mine, theirs) = pipe_pair(
+                    sum_hwm(self.options.sndhwm, binder.rcvhwm),
+                    sum_hwm(binder.sndhwm, self.options.rcvhwm),
+                    wake_me,
+                    Arc::new(SocketWake {
+                        mailbox: binder.mailbox.clone(),
+                        pipe: their_id,
+                    }),
+                );
+                binder.mailbox.post(SocketCommand::Attach {
+                    id: their_id,
+                    ends: theirs,
+                    peer: self.our_peer_info(),
+                    endpoint_id: binder.endpoint_id,
+                });
+                drop(registry);
+                self.attach(my_id, mine, Some(binder.peer.clone()), endpoint_id);
+                Some(binder.peer)
+            }
+            None => {
+                // Connect before bind: queue now, the binder picks its ends up when it binds.
+                let late = LateSocketWake::new();
+                let (mine, theirs) = pipe_pair(
+                    hwm(self.options.sndhwm),
+                    hwm(self.options.rcvhwm),
+                    wake_me,
+                    late.clone(),
+                );
+                registry.add_pending(
+                    &name,
+                    Pending {
+                        ends: theirs,
+                        peer: self.our_peer_info(),
+                        wake: late,
+                    },
+                );
+                drop(registry);
+                self.attach(my_id, mine, None, endpoint_id);
+                None
+            }
+        };
+        let _ = peer;
+        self.endpoints.push(EndpointRecord {
+            id: endpoint_id,
+            kind: EndpointKind::Connected,
+            given: endpoint.to_string(),
+            resolved: endpoint.to_string(),
+            inproc: None,
+        });
+        self.last_endpoint = Some(endpoint.to_string());
+        Ok(())
+    }
+
+    fn remove_endpoint(&mut self, endpoint: &str, kind: EndpointKind) -> Result<()> {
+        self.check_alive()?;
+        let pos = self
+            .endpoints
+            .iter()
+            .position(|e| {
+                std::mem::discriminant(&e.kind) == std::mem::discriminant(&kind)
+                    && (e.given == endpoint || e.resolved == endpoint)
+            })
+            .ok_or_else(|| Error::EndpointNotFound(endpoint.to_string()))?;
+        let record = self.endpoints.remove(pos);
+        if let Some(name) = &record.inproc {
+            self.ctx.inproc().unbind(name, self.id);
+        }
+        let socket_id = self.id;
+        self.ctx.broadcast(|| IoCommand::Unbind {
+            socket_id,
+            endpoint_id: record.id,
+        });
+        for idx in self.pipes.of_endpoint(record.id) {
+            self.pattern.detach(idx);
+            self.pipes.remove(idx);
+        }
+        Ok(())
+    }
+
+    // ----- pipes and commands ---------------------------------------------------------
+
+    fn attach(&mut self, id: u64, mut ends: PipeEnds, peer: Option<PeerInfo>, endpoint_id: u64) {
+        if !self.pattern.reads() {
+            // Put the unused inbound side to sleep, so its close wakes us.
+            let _ = ends.inb.read();
+        }
+        let idx = self.pipes.insert(PipeSlot {
+            id,
+            ends,
+            peer,
+            endpoint_id,
+        });
+        if !self.pattern.attach(idx) {
+            // Refused (e.g. PAIR already has its peer): dropping the ends tells the other side.
+            self.pipes.remove(idx);
+        }
+    }
+
+    fn process_commands(&mut self) {
+        self.mailbox.drain(&mut self.commands);
+        while let Some(command) = self.commands.pop_front() {
+            match command {
+                SocketCommand::Attach {
+                    id,
+                    ends,
+                    peer,
+                    endpoint_id,
+                } => self.attach(id, ends, Some(peer), endpoint_id),
+                SocketCommand::Wake(id) => {
+                    let Some(idx) = self.pipes.index_of(id) else {
+                        continue;
+                    };
+                    if !self.pattern.reads() {
+                        self.watch_unread(idx);
+                    }
+                    self.pattern.activate(idx);
+                }
+            }
+        }
+        self.reap();
+    }
+
+    /// For patterns that never read: discard anything a misbehaving peer sent, and notice
+    /// the pipe closing.
+    fn watch_unread(&mut self, idx: usize) {
+        let Some(slot) = self.pipes.get_mut(idx) else {
+            return;
+        };
+        loop {
+            match slot.ends.inb.read() {
+                Read::Item(_) => continue,
+                Read::Empty => return,
+                Read::Closed => {
+                    self.pipes.dead.push(idx);
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Removes the pipes the pattern found dead.
+    fn reap(&mut self) {
+        while let Some(idx) = self.pipes.dead.pop() {
+            self.pattern.detach(idx);
+            self.pipes.remove(idx);
+        }
+    }
+
+    /// Waits for a command (a pipe woke, a peer arrived) until `deadline`.
+    fn wait(&mut self, deadline: Option<Instant>) -> Result<()> {
+        if !self.mailbox.wait(deadline) {
+            return Err(Error::TimedOut);
+        }
+        self.check_alive()?;
+        self.process_commands();
+        Ok(())
+    }
+
+    fn send(&mut self, mut msg: Msg, dontwait: bool) -> Result<()> {
+        self.check_alive()?;
+        if self.mailbox.has_pending() {
+            self.process_commands();
+        }
+        let deadline = millis(self.options.sndtimeo).map(|t| Instant::now() + t);
+        loop {
+            let result = self.pattern.send(&mut self.pipes, msg);
+            if !self.pipes.dead.is_empty() {
+                self.reap();
+            }
+            match result {
+                Ok(()) => return Ok(()),
+                Err(Blocked::Fail(e)) => return Err(e),
+                Err(Blocked::Again(m)) => msg = m,
+            }
+            if dontwait || self.options.sndtimeo == 0 {
+                if self.mailbox.has_pending() {
+                    self.process_commands();
+                    match self.pattern.send(&mut self.pipes, msg) {
+                        Ok(()) => return Ok(()),
+                        Err(Blocked::Fail(e)) => return Err(e),
+                        Err(Blocked::Again(_)) => {}
+                    }
+                }
+                return Err(Error::WouldBlock);
+            }
+            self.wait(deadline)?;
+        }
+    }
+
+    fn recv(&mut self, dontwait: bool) -> Result<Msg> {
+        self.check_alive()?;
+        if self.mailbox.has_pending() {
+            self.process_commands();
+        }
+        let deadline = millis(self.options.rcvtimeo).map(|t| Instant::now() + t);
+        loop {
+            let result = self.pattern.recv(&mut self.pipes);
+            if !self.pipes.dead.is_empty() {
+                self.reap();
+            }
+            match result {
+                Ok(m) => return Ok(m),
+                Err(Blocked::Fail(e)) => return Err(e),
+                Err(Blocked::Again(())) => {}
+            }
+            if dontwait || self.options.rcvtimeo == 0 {
+                if self.mailbox.has_pending() {
+                    self.process_commands();
+                    if let Ok(m) = self.pattern.recv(&mut self.pipes) {
+                        return Ok(m);
+                    }
+                }
+                return Err(Error::WouldBlock);
+            }
+            self.wait(deadline)?;
+        }
+    }
+
+    fn close(&mut self) {
+        let socket_id = self.id;
+        let linger = self.options.linger();
+        // Our ends go first: their close tells every peer and session; sessions then have
+        // `linger` to deliver what is queued.
+        self.pipes.clear();
+        if !self.ctx.is_terminated() {
+            self.ctx
+                .broadcast(|| IoCommand::SocketClosed { socket_id, linger });
+        }
+        self.ctx.unregister_socket(socket_id);
+    }
+}
+
+fn hwm(value: i32) -> u64 {
+    value.max(0) as u64
+}
+
+/// Inproc pipes get the sender's SNDHWM plus the receiver's RCVHWM, as in libzmq; zero on
+/// either side means no limit.
+fn sum_hwm(snd: i32, rcv: i32) -> u64 {
+    if snd <= 0 || rcv <= 0 {
+        0
+    } else {
+        snd as u64 + rcv as u64
+    }
+}
+
+fn format_tcp(addr: SocketAddr) -> String {
+    match addr.ip() {
+        IpAddr::V4(ip) => format!("tcp://{ip}:{}", addr.port()),
+        IpAddr::V6(ip) => format!("tcp://[{ip}]:{}", addr.port()),
+    }
+}

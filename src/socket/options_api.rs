@@ -1,0 +1,152 @@
+//! Socket option setters and getters, named after libzmq's options (`ZMQ_SNDHWM` is
+//! `set_sndhwm`), with libzmq's units (milliseconds, `-1` for "forever") and defaults.
+
+use super::Socket;
+use crate::error::{Error, Result};
+use crate::options::at_least;
+use bytes::Bytes;
+
+macro_rules! int_option {
+    ($(#[$doc:meta])* $set:ident, $get:ident, $field:ident, $name:literal, $min:expr, $reason:literal) => {
+        $(#[$doc])*
+        pub fn $set(&self, value: i32) -> Result<()> {
+            let value = at_least($name, value, $min, $reason)?;
+            self.core.borrow_mut().options.$field = value;
+            Ok(())
+        }
+
+        #[doc = concat!("The current `", $name, "`.")]
+        pub fn $get(&self) -> i32 {
+            self.core.borrow().options.$field
+        }
+    };
+}
+
+impl Socket {
+    int_option!(
+        /// `SNDHWM`: messages queued per peer before send blocks (or PUB drops); 0 means no
+        /// limit. Default 1000. Applies to connections made after the call.
+        set_sndhwm, sndhwm, sndhwm, "SNDHWM", 0, "must be >= 0"
+    );
+    int_option!(
+        /// `RCVHWM`: messages queued per peer on the receiving side; 0 means no limit.
+        /// Default 1000. Applies to connections made after the call.
+        set_rcvhwm, rcvhwm, rcvhwm, "RCVHWM", 0, "must be >= 0"
+    );
+    int_option!(
+        /// `SNDTIMEO`: how long a blocking send waits, in ms; -1 forever (default), 0 never.
+        set_sndtimeo, sndtimeo, sndtimeo, "SNDTIMEO", -1, "must be >= -1"
+    );
+    int_option!(
+        /// `RCVTIMEO`: how long a blocking receive waits, in ms; -1 forever (default), 0 never.
+        set_rcvtimeo, rcvtimeo, rcvtimeo, "RCVTIMEO", -1, "must be >= -1"
+    );
+    int_option!(
+        /// `LINGER`: how long, in ms, queued messages may take to go out after the socket is
+        /// closed or the context terminated; -1 forever, 0 discard at once. Default 30000
+        /// (libzmq's is -1; zerosock picks a finite default so nothing hangs forever).
+        set_linger, linger, linger, "LINGER", -1, "must be >= -1"
+    );
+    int_option!(
+        /// `RECONNECT_IVL`: ms before reconnecting after losing a peer; -1 never. Default 100.
+        set_reconnect_ivl, reconnect_ivl, reconnect_ivl, "RECONNECT_IVL", -1, "must be >= -1"
+    );
+    int_option!(
+        /// `RECONNECT_IVL_MAX`: upper bound of the doubling backoff, in ms; 0 (default)
+        /// keeps `RECONNECT_IVL` fixed.
+        set_reconnect_ivl_max, reconnect_ivl_max, reconnect_ivl_max, "RECONNECT_IVL_MAX", 0, "must be >= 0"
+    );
+    int_option!(
+        /// `BACKLOG`: pending-connection queue of listeners bound after the call. Default 100.
+        set_backlog, backlog, backlog, "BACKLOG", 0, "must be >= 0"
+    );
+    int_option!(
+        /// `SNDBUF`: kernel send buffer size in bytes; -1 (default) leaves the OS default.
+        set_sndbuf, sndbuf, sndbuf, "SNDBUF", -1, "must be >= -1"
+    );
+    int_option!(
+        /// `RCVBUF`: kernel receive buffer size in bytes; -1 (default) leaves the OS default.
+        set_rcvbuf, rcvbuf, rcvbuf, "RCVBUF", -1, "must be >= -1"
+    );
+    int_option!(
+        /// `TCP_KEEPALIVE_CNT`: keepalive probes before giving up; -1 (default) OS default.
+        set_tcp_keepalive_cnt, tcp_keepalive_cnt, tcp_keepalive_cnt, "TCP_KEEPALIVE_CNT", -1, "must be >= -1"
+    );
+    int_option!(
+        /// `TCP_KEEPALIVE_IDLE`: seconds idle before probing; -1 (default) OS default.
+        set_tcp_keepalive_idle, tcp_keepalive_idle, tcp_keepalive_idle, "TCP_KEEPALIVE_IDLE", -1, "must be >= -1"
+    );
+    int_option!(
+        /// `TCP_KEEPALIVE_INTVL`: seconds between probes; -1 (default) OS default.
+        set_tcp_keepalive_intvl, tcp_keepalive_intvl, tcp_keepalive_intvl, "TCP_KEEPALIVE_INTVL", -1, "must be >= -1"
+    );
+    int_option!(
+        /// `HANDSHAKE_IVL`: ms a new connection may take to finish its handshake before it is
+        /// closed; 0 disables the limit. Default 30000.
+        set_handshake_ivl, handshake_ivl, handshake_ivl, "HANDSHAKE_IVL", 0, "must be >= 0"
+    );
+
+    /// `TCP_KEEPALIVE`: -1 (default) leaves the OS default, 0 off, 1 on.
+    pub fn set_tcp_keepalive(&self, value: i32) -> Result<()> {
+        if !(-1..=1).contains(&value) {
+            return Err(Error::InvalidOption {
+                option: "TCP_KEEPALIVE",
+                reason: "must be -1, 0 or 1",
+            });
+        }
+        self.core.borrow_mut().options.tcp_keepalive = value;
+        Ok(())
+    }
+
+    /// The current `TCP_KEEPALIVE`.
+    pub fn tcp_keepalive(&self) -> i32 {
+        self.core.borrow().options.tcp_keepalive
+    }
+
+    /// `MAXMSGSIZE`: largest frame accepted from a peer, in bytes; -1 (default) no limit.
+    /// A peer announcing a larger frame is disconnected before anything is allocated.
+    pub fn set_maxmsgsize(&self, value: i64) -> Result<()> {
+        if value < -1 {
+            return Err(Error::InvalidOption {
+                option: "MAXMSGSIZE",
+                reason: "must be >= -1",
+            });
+        }
+        self.core.borrow_mut().options.maxmsgsize = value;
+        Ok(())
+    }
+
+    /// The current `MAXMSGSIZE`.
+    pub fn maxmsgsize(&self) -> i64 {
+        self.core.borrow().options.maxmsgsize
+    }
+
+    /// `IMMEDIATE`: when true, messages queue only for peers whose connection is complete;
+    /// when false (default), a connect queues at once.
+    pub fn set_immediate(&self, value: bool) -> Result<()> {
+        self.core.borrow_mut().options.immediate = value;
+        Ok(())
+    }
+
+    /// The current `IMMEDIATE`.
+    pub fn immediate(&self) -> bool {
+        self.core.borrow().options.immediate
+    }
+
+    /// `ROUTING_ID`: the identity announced to peers (REQ, DEALER, ROUTER), 1 to 255 bytes.
+    pub fn set_routing_id(&self, id: &[u8]) -> Result<()> {
+        if id.is_empty() || id.len() > 255 {
+            return Err(Error::InvalidOption {
+                option: "ROUTING_ID",
+                reason: "must be 1 to 255 bytes",
+            });
+        }
+        self.core.borrow_mut().options.routing_id = Bytes::copy_from_slice(id);
+        Ok(())
+    }
+
+    /// The current `ROUTING_ID` (empty if none was set).
+    pub fn routing_id(&self) -> Vec<u8> {
+        self.core.borrow().options.routing_id.to_vec()
+    }
+}

@@ -1,0 +1,110 @@
+//! The socket's table of pipes, one per peer, addressed by a small index for the pattern and
+//! by a pipe id for wake-ups.
+
+use crate::msg::Msg;
+use crate::pattern::Pipes;
+use crate::pipe::{PipeEnds, Read, WriteError};
+use crate::zmtp::PeerInfo;
+use std::collections::HashMap;
+
+pub(crate) struct PipeSlot {
+    pub(crate) id: u64,
+    pub(crate) ends: PipeEnds,
+    /// What the peer's handshake said; `None` until a connecter's first handshake.
+    pub(crate) peer: Option<PeerInfo>,
+    pub(crate) endpoint_id: u64,
+}
+
+#[derive(Default)]
+pub(crate) struct PipeTable {
+    slots: Vec<Option<PipeSlot>>,
+    free: Vec<usize>,
+    by_id: HashMap<u64, usize>,
+    pub(crate) dead: Vec<usize>,
+}
+
+impl PipeTable {
+    pub(crate) fn insert(&mut self, slot: PipeSlot) -> usize {
+        let id = slot.id;
+        let idx = match self.free.pop() {
+            Some(i) => {
+                self.slots[i] = Some(slot);
+                i
+            }
+            None => {
+                self.slots.push(Some(slot));
+                self.slots.len() - 1
+            }
+        };
+        self.by_id.insert(id, idx);
+        idx
+    }
+
+    pub(crate) fn remove(&mut self, idx: usize) -> Option<PipeSlot> {
+        let slot = self.slots.get_mut(idx)?.take()?;
+        self.by_id.remove(&slot.id);
+        self.free.push(idx);
+        Some(slot)
+    }
+
+    pub(crate) fn index_of(&self, id: u64) -> Option<usize> {
+        self.by_id.get(&id).copied()
+    }
+
+    pub(crate) fn get_mut(&mut self, idx: usize) -> Option<&mut PipeSlot> {
+        self.slots.get_mut(idx).and_then(|s| s.as_mut())
+    }
+
+    /// Indices of the pipes that came from `endpoint_id`.
+    pub(crate) fn of_endpoint(&self, endpoint_id: u64) -> Vec<usize> {
+        self.slots
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.as_ref().is_some_and(|s| s.endpoint_id == endpoint_id))
+            .map(|(i, _)| i)
+            .collect()
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.slots.clear();
+        self.free.clear();
+        self.by_id.clear();
+        self.dead.clear();
+    }
+
+    #[inline]
+    fn ends(&mut self, idx: usize) -> &mut PipeEnds {
+        &mut self.slots[idx]
+            .as_mut()
+            .expect("patterns only use attached pipes")
+            .ends
+    }
+}
+
+impl Pipes for PipeTable {
+    #[inline]
+    fn writable(&mut self, idx: usize) -> bool {
+        self.ends(idx).out.is_writable()
+    }
+
+    #[inline]
+    fn write(&mut self, idx: usize, msg: Msg) -> Result<(), WriteError<Msg>> {
+        self.ends(idx).out.write(msg)
+    }
+
+    #[inline]
+    fn flush(&mut self, idx: usize) {
+        let _ = self.ends(idx).out.flush();
+    }
+
+    #[inline]
+    fn read(&mut self, idx: usize) -> Read<Msg> {
+        self.ends(idx).inb.read()
+    }
+
+    fn dead(&mut self, idx: usize) {
+        if !self.dead.contains(&idx) {
+            self.dead.push(idx);
+        }
+    }
+}

@@ -1,0 +1,317 @@
+//! Frame codec: a decoder that turns a byte buffer into frames, checking every length before
+//! it is used, and an output queue that batches encoded frames and keeps large bodies as their
+//! own segments so they are written with `writev` instead of being copied.
+
+use super::frame_flags::{COMMAND, LONG, MORE};
+use super::ProtocolError;
+use crate::msg::{Msg, INLINE_CAPACITY};
+use bytes::{Buf, Bytes, BytesMut};
+use std::collections::VecDeque;
+use std::io::IoSlice;
+
+/// A decoded frame, before the connection interprets it.
+#[derive(Debug)]
+pub(crate) enum RawFrame {
+    /// A data frame; `Msg::more` carries the MORE flag.
+    Data(Msg),
+    /// A command frame's body (`name-len name data`).
+    Command(Bytes),
+}
+
+#[derive(Debug, Clone, Copy)]
+enum DecodeState {
+    Header,
+    Body { flags: u8, size: usize },
+}
+
+/// Decodes frames from the front of a buffer. Never allocates more than the bytes that
+/// actually arrived: the caller grows the buffer by what [`Decoder::wants`] says, which is
+/// capped by what has been received so far.
+#[derive(Debug)]
+pub(crate) struct Decoder {
+    max_msg_size: Option<u64>,
+    state: DecodeState,
+}
+
+impl Decoder {
+    pub(crate) fn new(max_msg_size: Option<u64>) -> Decoder {
+        Decoder {
+            max_msg_size,
+            state: DecodeState::Header,
+        }
+    }
+
+    /// Bytes needed in the buffer to finish the current frame (at least one header's worth).
+    pub(crate) fn wants(&self) -> usize {
+        match self.state {
+            DecodeState::Header => 9,
+            DecodeState::Body { size, .. } => size,
+        }
+    }
+
+    /// Takes the next whole frame off the front of `buf`, if it is all there.
+    pub(crate) fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<RawFrame>, ProtocolError> {
+        if let DecodeState::Header = self.state {
+            let Some(&flags) = buf.first() else {
+                return Ok(None);
+            };
+            if flags & !(MORE | LONG | COMMAND) != 0 {
+                return Err(ProtocolError::ReservedFlags(flags));
+            }
+            if flags & COMMAND != 0 && flags & MORE != 0 {
+                return Err(ProtocolError::CommandWithMore);
+            }
+            let (size, header) = if flags & LONG != 0 {
+                if buf.len() < 9 {
+                    return Ok(None);
+                }
+                let mut be = [0u8; 8];
+                be.copy_from_slice(&buf[1..9]);
+                (u64::from_be_bytes(be), 9)
+            } else {
+                if buf.len() < 2 {
+                    return Ok(None);
+                }
+                (buf[1] as u64, 2)
+            };
+            let limit = self.max_msg_size.unwrap_or(i64::MAX as u64).min(usize::MAX as u64);
+            if size > limit {
+                return Err(ProtocolError::MessageTooLarge { size, limit });
+            }
+            buf.advance(header);
+            self.state = DecodeState::Body {
+                flags,
+                size: size as usize,
+            };
+        }
+        let DecodeState::Body { flags, size } = self.state else {
+            unreachable!("header state handled above")
+        };
+        if buf.len() < size {
+            return Ok(None);
+        }
+        self.state = DecodeState::Header;
+        if flags & COMMAND != 0 {
+            return Ok(Some(RawFrame::Command(buf.split_to(size).freeze())));
+        }
+        let msg = if size <= INLINE_CAPACITY {
+            let m = Msg::copy_from_slice(&buf[..size]);
+            buf.advance(size);
+            m
+        } else {
+            Msg::from_bytes(buf.split_to(size).freeze())
+        };
+        let mut msg = msg;
+        msg.set_more(flags & MORE != 0);
+        Ok(Some(RawFrame::Data(msg)))
+    }
+}
+
+/// Encoded bytes waiting to be written: a run of segments, each either a batch of headers
+/// and small bodies copied together, or one large body shared without a copy.
+#[derive(Debug, Default)]
+pub(crate) struct OutQueue {
+    segments: VecDeque<Bytes>,
+    batch: BytesMut,
+    len: usize,
+}
+
+/// Bodies at least this long are not copied into the batch but written from their own buffer.
+const ZERO_COPY_MIN: usize = 8 * 1024;
+
+impl OutQueue {
+    /// Total bytes waiting.
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Appends raw bytes (greeting, handshake commands).
+    pub(crate) fn push_raw(&mut self, bytes: &[u8]) {
+        self.batch.extend_from_slice(bytes);
+        self.len += bytes.len();
+    }
+
+    fn push_header(&mut self, flags: u8, size: usize) {
+        if size <= 255 {
+            self.batch.extend_from_slice(&[flags, size as u8]);
+            self.len += 2;
+        } else {
+            self.batch.extend_from_slice(&[flags | LONG]);
+            self.batch.extend_from_slice(&(size as u64).to_be_bytes());
+            self.len += 9;
+        }
+    }
+
+    /// Appends one data frame.
+    #[inline]
+    pub(crate) fn push_frame(&mut self, msg: &Msg) {
+        let flags = if msg.more() { MORE } else { 0 };
+        self.push_body(flags, msg);
+    }
+
+    /// Appends one command frame whose body (`name-len name data`) is `body`.
+    pub(crate) fn push_command(&mut self, body: &[u8]) {
+        self.push_header(COMMAND, body.len());
+        self.batch.extend_from_slice(body);
+        self.len += body.len();
+    }
+
+    fn push_body(&mut self, flags: u8, msg: &Msg) {
+        let size = msg.len();
+        self.push_header(flags, size);
+        match msg.shared() {
+            Some(body) if size >= ZERO_COPY_MIN => {
+                if !self.batch.is_empty() {
+                    let batch = self.batch.split().freeze();
+                    self.segments.push_back(batch);
+                }
+                self.segments.push_back(body.clone());
+            }
+            _ => self.batch.extend_from_slice(msg.as_bytes()),
+        }
+        self.len += size;
+    }
+
+    /// Fills `slices` with the waiting bytes, in order; returns how many were filled.
+    pub(crate) fn io_slices<'a>(&'a self, slices: &mut [IoSlice<'a>]) -> usize {
+        let mut n = 0;
+        for seg in &self.segments {
+            if n == slices.len() {
+                return n;
+            }
+            slices[n] = IoSlice::new(seg);
+            n += 1;
+        }
+        if n < slices.len() && !self.batch.is_empty() {
+            slices[n] = IoSlice::new(&self.batch);
+            n += 1;
+        }
+        n
+    }
+
+    /// Whether a single contiguous write would cover everything (no large segments).
+    pub(crate) fn contiguous(&self) -> Option<&[u8]> {
+        if self.segments.is_empty() {
+            Some(&self.batch)
+        } else {
+            None
+        }
+    }
+
+    /// Drops the first `n` bytes, which were written.
+    pub(crate) fn advance(&mut self, mut n: usize) {
+        self.len -= n;
+        while n > 0 {
+            if let Some(front) = self.segments.front_mut() {
+                if n >= front.len() {
+                    n -= front.len();
+                    self.segments.pop_front();
+                } else {
+                    front.advance(n);
+                    return;
+                }
+            } else {
+                self.batch.advance(n);
+                return;
+            }
+        }
+    }
+
+    /// Everything waiting, as one vector (tests).
+    #[cfg(test)]
+    pub(crate) fn to_vec(&self) -> Vec<u8> {
+        let mut v = Vec::new();
+        for s in &self.segments {
+            v.extend_from_slice(s);
+        }
+        v.extend_from_slice(&self.batch);
+        v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decode_all(dec: &mut Decoder, buf: &mut BytesMut) -> Vec<Msg> {
+        let mut out = Vec::new();
+        while let Some(f) = dec.decode(buf).unwrap() {
+            match f {
+                RawFrame::Data(m) => out.push(m),
+                RawFrame::Command(_) => panic!("command"),
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn short_and_long_frames_round_trip() {
+        let mut q = OutQueue::default();
+        let mut a = Msg::from("hi");
+        a.set_more(true);
+        let b = Msg::from(vec![9u8; 300]);
+        let c = Msg::from(vec![3u8; 20_000]);
+        for m in [&a, &b, &c] {
+            q.push_frame(m);
+        }
+        let wire = q.to_vec();
+        assert_eq!(&wire[..4], b"\x01\x02hi");
+        assert_eq!(wire[4], LONG);
+        assert_eq!(q.len(), wire.len());
+        let mut buf = BytesMut::from(&wire[..]);
+        let got = decode_all(&mut Decoder::new(None), &mut buf);
+        assert_eq!(got, vec![a, b, c]);
+        assert!(buf.is_empty());
+    }
+
+    #[test]
+    fn limits_are_checked_before_anything_is_reserved() {
+        let mut dec = Decoder::new(None);
+        let mut buf = BytesMut::from(&[LONG, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff][..]);
+        // 2^63-1 is within the unlimited limit but never reserved: the decoder just waits.
+        assert!(dec.decode(&mut buf).unwrap().is_none());
+        let mut buf = BytesMut::from(&[LONG, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff][..]);
+        assert!(matches!(
+            Decoder::new(None).decode(&mut buf),
+            Err(ProtocolError::MessageTooLarge { .. })
+        ));
+        let mut buf = BytesMut::from(&[0, 11][..]);
+        assert!(matches!(
+            Decoder::new(Some(10)).decode(&mut buf),
+            Err(ProtocolError::MessageTooLarge { size: 11, limit: 10 })
+        ));
+        let mut buf = BytesMut::from(&[0x08, 0][..]);
+        assert_eq!(
+            Decoder::new(None).decode(&mut buf).unwrap_err(),
+            ProtocolError::ReservedFlags(0x08)
+        );
+        let mut buf = BytesMut::from(&[COMMAND | MORE, 0][..]);
+        assert_eq!(
+            Decoder::new(None).decode(&mut buf).unwrap_err(),
+            ProtocolError::CommandWithMore
+        );
+    }
+
+    #[test]
+    fn partial_writes_advance_across_segments() {
+        let mut q = OutQueue::default();
+        q.push_frame(&Msg::from("a"));
+        q.push_frame(&Msg::from(vec![1u8; 10_000]));
+        q.push_frame(&Msg::from("b"));
+        let full = q.to_vec();
+        let mut written = Vec::new();
+        while !q.is_empty() {
+            let mut slices = [IoSlice::new(&[]); 4];
+            let n = q.io_slices(&mut slices);
+            let first = &slices[..n][0];
+            let take = first.len().min(777);
+            written.extend_from_slice(&first[..take]);
+            q.advance(take);
+        }
+        assert_eq!(written, full);
+    }
+}

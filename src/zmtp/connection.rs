@@ -1,0 +1,332 @@
+//! One ZMTP connection as a state machine: greeting, NULL handshake, then frames. It takes
+//! received bytes and gives back events and bytes to send; it never touches a socket.
+//!
+//! ```text
+//!  Greeting ──peer greeting ok──► Handshake ──peer READY ok──► Active
+//!      │                              │                          │
+//!      └──────── any violation ───────┴──────────────────────────┴──► Failed (sticky)
+//! ```
+
+use super::command::{Command, Properties, MAX_PING_CONTEXT};
+use super::{Decoder, Greeting, Mechanism, OutQueue, ProtocolError, RawFrame, GREETING_LEN};
+use crate::msg::Msg;
+use crate::socket_type::SocketType;
+use bytes::{Buf, Bytes, BytesMut};
+
+/// What our side of a connection announces and enforces.
+#[derive(Debug, Clone)]
+pub(crate) struct Config {
+    pub(crate) socket_type: SocketType,
+    /// Sent as `Identity` where the socket type sends one.
+    pub(crate) identity: Bytes,
+    pub(crate) max_msg_size: Option<u64>,
+}
+
+/// What the handshake told us about the peer.
+#[derive(Debug, Clone)]
+pub(crate) struct PeerInfo {
+    pub(crate) socket_type: SocketType,
+    pub(crate) identity: Bytes,
+    /// ZMTP minor version: 0 for a 3.0 peer (subscriptions travel as messages then).
+    pub(crate) minor: u8,
+    pub(crate) properties: Properties,
+}
+
+/// An event coming out of the received bytes.
+#[derive(Debug)]
+pub(crate) enum Input {
+    /// The handshake completed; the connection may now carry messages.
+    Ready(PeerInfo),
+    /// A data frame.
+    Frame(Msg),
+    /// A SUBSCRIBE command (ZMTP 3.1).
+    Subscribe(Bytes),
+    /// A CANCEL command (ZMTP 3.1).
+    Cancel(Bytes),
+}
+
+#[derive(Debug)]
+enum State {
+    Greeting,
+    Handshake { minor: u8 },
+    Active,
+    Failed(ProtocolError),
+}
+
+/// A sans-IO ZMTP 3.1 connection (NULL mechanism).
+#[derive(Debug)]
+pub(crate) struct Connection {
+    config: Config,
+    state: State,
+    decoder: Decoder,
+    out: OutQueue,
+}
+
+impl Connection {
+    /// A new connection; our greeting is queued for sending at once.
+    pub(crate) fn new(config: Config) -> Connection {
+        let mut out = OutQueue::default();
+        out.push_raw(&Greeting::ours(Mechanism::Null, false).encode());
+        Connection {
+            decoder: Decoder::new(config.max_msg_size),
+            config,
+            state: State::Greeting,
+            out,
+        }
+    }
+
+    /// Bytes waiting to be sent.
+    pub(crate) fn out(&mut self) -> &mut OutQueue {
+        &mut self.out
+    }
+
+    /// Bytes waiting to be sent (read-only view).
+    pub(crate) fn out_ref(&self) -> &OutQueue {
+        &self.out
+    }
+
+    /// Whether the handshake has completed.
+    pub(crate) fn is_active(&self) -> bool {
+        matches!(self.state, State::Active)
+    }
+
+    /// Queues one data frame for sending. Only valid once active.
+    #[inline]
+    pub(crate) fn send(&mut self, msg: &Msg) {
+        debug_assert!(self.is_active());
+        self.out.push_frame(msg);
+    }
+
+    /// Queues a SUBSCRIBE or CANCEL command.
+    pub(crate) fn send_subscription(&mut self, subscribe: bool, topic: &[u8]) {
+        let name = if subscribe { "SUBSCRIBE" } else { "CANCEL" };
+        self.out.push_command(&Command::encode(name, topic));
+    }
+
+    /// How many bytes the decoder needs in the buffer to make progress.
+    pub(crate) fn wants(&self) -> usize {
+        match self.state {
+            State::Greeting => GREETING_LEN,
+            _ => self.decoder.wants(),
+        }
+    }
+
+    /// Consumes bytes from the front of `buf` and returns the next event, or `None` when more
+    /// bytes are needed. An error is final: every later call returns it again.
+    pub(crate) fn handle_input(&mut self, buf: &mut BytesMut) -> Result<Option<Input>, ProtocolError> {
+        let result = self.step(buf);
+        if let Err(e) = &result {
+            self.state = State::Failed(e.clone());
+        }
+        result
+    }
+
+    fn step(&mut self, buf: &mut BytesMut) -> Result<Option<Input>, ProtocolError> {
+        loop {
+            match self.state {
+                State::Failed(ref e) => return Err(e.clone()),
+                State::Active => {
+                    let Some(frame) = self.decoder.decode(buf)? else {
+                        return Ok(None);
+                    };
+                    match frame {
+                        RawFrame::Data(msg) => return Ok(Some(Input::Frame(msg))),
+                        RawFrame::Command(body) => {
+                            if let Some(input) = self.handle_command(Command::parse(body)?)? {
+                                return Ok(Some(input));
+                            }
+                        }
+                    }
+                }
+                State::Greeting => {
+                    Greeting::check_prefix(&buf[..buf.len().min(11)])?;
+                    if buf.len() < GREETING_LEN {
+                        return Ok(None);
+                    }
+                    let mut raw = [0u8; GREETING_LEN];
+                    raw.copy_from_slice(&buf[..GREETING_LEN]);
+                    buf.advance(GREETING_LEN);
+                    let peer = Greeting::decode(&raw)?;
+                    if peer.mechanism != Mechanism::Null {
+                        return Err(ProtocolError::MechanismMismatch {
+                            ours: Mechanism::Null.name().into(),
+                            theirs: peer.mechanism.name().into(),
+                        });
+                    }
+                    self.send_ready();
+                    self.state = State::Handshake { minor: peer.minor };
+                }
+                State::Handshake { minor } => {
+                    let Some(frame) = self.decoder.decode(buf)? else {
+                        return Ok(None);
+                    };
+                    let body = match frame {
+                        RawFrame::Command(body) => body,
+                        RawFrame::Data(_) => return Err(ProtocolError::Unexpected("data frame")),
+                    };
+                    match Command::parse(body)? {
+                        Command::Ready(properties) => {
+                            let peer = self.check_peer(properties, minor)?;
+                            self.state = State::Active;
+                            return Ok(Some(Input::Ready(peer)));
+                        }
+                        Command::Error(reason) => return Err(ProtocolError::PeerError(reason)),
+                        _ => return Err(ProtocolError::Unexpected("command")),
+                    }
+                }
+            }
+        }
+    }
+
+    fn send_ready(&mut self) {
+        let mut props = Properties::new();
+        props.push("Socket-Type", self.config.socket_type.as_str().as_bytes());
+        if self.config.socket_type.sends_identity() {
+            props.push("Identity", self.config.identity.clone());
+        }
+        let mut data = Vec::new();
+        props.encode(&mut data);
+        self.out.push_command(&Command::encode("READY", &data));
+    }
+
+    fn check_peer(&self, properties: Properties, minor: u8) -> Result<PeerInfo, ProtocolError> {
+        let socket_type = properties
+            .get("Socket-Type")
+            .and_then(|name| SocketType::from_wire(name))
+            .ok_or(ProtocolError::BadSocketType)?;
+        if !self.config.socket_type.is_compatible(socket_type) {
+            return Err(ProtocolError::IncompatibleSocketType {
+                ours: self.config.socket_type.as_str(),
+                peer: socket_type.as_str().to_string(),
+            });
+        }
+        let identity = properties.get("Identity").cloned().unwrap_or_default();
+        Ok(PeerInfo {
+            socket_type,
+            identity,
+            minor,
+            properties,
+        })
+    }
+
+    fn handle_command(&mut self, command: Command) -> Result<Option<Input>, ProtocolError> {
+        match command {
+            Command::Ping { context, .. } => {
+                let mut data = Vec::with_capacity(MAX_PING_CONTEXT);
+                data.extend_from_slice(&context);
+                self.out.push_command(&Command::encode("PONG", &data));
+                Ok(None)
+            }
+            Command::Pong { .. } | Command::Unknown => Ok(None),
+            Command::Subscribe(topic) => Ok(Some(Input::Subscribe(topic))),
+            Command::Cancel(topic) => Ok(Some(Input::Cancel(topic))),
+            Command::Error(reason) => Err(ProtocolError::PeerError(reason)),
+            Command::Ready(_) => Err(ProtocolError::DuplicateReady),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(socket_type: SocketType) -> Config {
+        Config {
+            socket_type,
+            identity: Bytes::new(),
+            max_msg_size: None,
+        }
+    }
+
+    /// Moves everything `from` has queued into `to`'s input buffer, optionally one byte at a
+    /// time, and collects `to`'s events.
+    fn pump(from: &mut Connection, to: &mut Connection, buf: &mut BytesMut, drip: bool) -> Result<Vec<Input>, ProtocolError> {
+        let mut wire = Vec::new();
+        while !from.out().is_empty() {
+            let mut slices = [std::io::IoSlice::new(&[]); 8];
+            let n = from.out().io_slices(&mut slices);
+            let bytes: Vec<u8> = slices[..n].iter().flat_map(|s| s.iter().copied()).collect();
+            let len = bytes.len();
+            wire.extend_from_slice(&bytes);
+            from.out().advance(len);
+        }
+        let mut events = Vec::new();
+        let step = if drip { 1 } else { wire.len().max(1) };
+        for chunk in wire.chunks(step) {
+            buf.extend_from_slice(chunk);
+            while let Some(ev) = to.handle_input(buf)? {
+                events.push(ev);
+            }
+        }
+        Ok(events)
+    }
+
+    fn handshake(a_type: SocketType, b_type: SocketType, drip: bool) -> Result<(Connection, Connection), ProtocolError> {
+        let mut a = Connection::new(config(a_type));
+        let mut b = Connection::new(config(b_type));
+        let (mut abuf, mut bbuf) = (BytesMut::new(), BytesMut::new());
+        for _ in 0..3 {
+            let ev_b = pump(&mut a, &mut b, &mut bbuf, drip)?;
+            let ev_a = pump(&mut b, &mut a, &mut abuf, drip)?;
+            for ev in ev_a.iter().chain(ev_b.iter()) {
+                assert!(matches!(ev, Input::Ready(_)), "{ev:?}");
+            }
+        }
+        Ok((a, b))
+    }
+
+    #[test]
+    fn null_handshake_in_memory_then_frames_and_ping() {
+        for drip in [false, true] {
+            let (mut a, mut b) = handshake(SocketType::Push, SocketType::Pull, drip).unwrap();
+            assert!(a.is_active() && b.is_active());
+            let mut m = Msg::from("part1");
+            m.set_more(true);
+            a.send(&m);
+            a.send(&Msg::from("part2"));
+            a.out().push_command(&Command::encode("PING", b"\x00\x0aabc"));
+            let mut buf = BytesMut::new();
+            let ev = pump(&mut a, &mut b, &mut buf, drip).unwrap();
+            assert!(matches!(&ev[0], Input::Frame(f) if f.more() && f == &"part1"));
+            assert!(matches!(&ev[1], Input::Frame(f) if !f.more() && f == &"part2"));
+            // b answered the PING with a PONG echoing the context.
+            let mut wire = BytesMut::new();
+            let mut slices = [std::io::IoSlice::new(&[]); 4];
+            let n = b.out().io_slices(&mut slices);
+            for s in &slices[..n] {
+                wire.extend_from_slice(s);
+            }
+            assert_eq!(&wire[..], b"\x04\x08\x04PONGabc");
+        }
+    }
+
+    #[test]
+    fn incompatible_types_fail_and_failure_sticks() {
+        let err = handshake(SocketType::Push, SocketType::Push, false).unwrap_err();
+        assert!(matches!(err, ProtocolError::IncompatibleSocketType { .. }));
+        let mut c = Connection::new(config(SocketType::Pull));
+        let mut buf = BytesMut::from(&b"GET / HTTP/1.1\r\n"[..]);
+        assert_eq!(c.handle_input(&mut buf).unwrap_err(), ProtocolError::BadSignature);
+        assert_eq!(c.handle_input(&mut BytesMut::new()).unwrap_err(), ProtocolError::BadSignature);
+    }
+
+    #[test]
+    fn data_before_ready_and_duplicate_ready_are_refused() {
+        let mut c = Connection::new(config(SocketType::Pull));
+        let mut buf = BytesMut::from(&Greeting::ours(Mechanism::Null, false).encode()[..]);
+        buf.extend_from_slice(b"\x00\x01x");
+        assert!(matches!(c.handle_input(&mut buf), Err(ProtocolError::Unexpected(_))));
+
+        let (_, mut b) = handshake(SocketType::Push, SocketType::Pull, false).unwrap();
+        let mut ready = BytesMut::new();
+        ready.extend_from_slice(b"\x04\x1c\x05READY\x0bSocket-Type\x00\x00\x00\x04PUSH");
+        assert_eq!(b.handle_input(&mut ready).unwrap_err(), ProtocolError::DuplicateReady);
+    }
+
+    #[test]
+    fn mechanism_mismatch_is_refused() {
+        let mut c = Connection::new(config(SocketType::Pull));
+        let mut buf = BytesMut::from(&Greeting::ours(Mechanism::Plain, false).encode()[..]);
+        assert!(matches!(c.handle_input(&mut buf), Err(ProtocolError::MechanismMismatch { .. })));
+    }
+}

@@ -1,0 +1,24 @@
+//! ZMTP 3.1 (RFC 37, accepting 3.0 peers per RFC 23) as a sans-IO protocol core: bytes and
+//! events in, bytes and events out. No sockets, threads or pipes here.
+
+mod codec;
+mod command;
+mod connection;
+mod error;
+mod greeting;
+
+pub(crate) use codec::{Decoder, OutQueue, RawFrame};
+pub(crate) use command::Properties;
+pub(crate) use connection::{Config, Connection, Input, PeerInfo};
+pub use error::ProtocolError;
+pub(crate) use greeting::{Greeting, Mechanism, GREETING_LEN};
+
+/// Frame flag bits (RFC 37 §"Framing").
+pub(crate) mod frame_flags {
+    /// More frames follow in this message.
+    pub const MORE: u8 = 0x01;
+    /// The size is 8 bytes (big-endian) instead of 1.
+    pub const LONG: u8 = 0x02;
+    /// The frame is a command.
+    pub const COMMAND: u8 = 0x04;
+}
