@@ -1,7 +1,7 @@
 //! The context: I/O threads, the inproc registry, and termination.
 
 use crate::error::{Error, Result};
-use crate::io::{self, IoCommand, IoMailbox};
+use crate::io::{self, Done, IoCommand, IoMailbox};
 use crate::socket::{Socket, SocketMailbox};
 use crate::socket_type::SocketType;
 use crate::transport::inproc;
@@ -147,6 +147,23 @@ impl CtxInner {
     pub(crate) fn broadcast(&self, command: impl Fn() -> IoCommand) {
         for (mailbox, _) in &self.io {
             mailbox.post(command());
+        }
+    }
+
+    /// Sends a command to every I/O thread and waits (boundedly) until each has carried it
+    /// out, so that e.g. a closed listener's address can be bound again right away.
+    pub(crate) fn broadcast_and_wait(&self, command: impl Fn(Done) -> IoCommand) {
+        let (tx, rx) = std::sync::mpsc::sync_channel(self.io.len());
+        for (mailbox, _) in &self.io {
+            mailbox.post(command(tx.clone()));
+        }
+        drop(tx);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        for _ in 0..self.io.len() {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if rx.recv_timeout(left).is_err() {
+                break; // the thread is gone or stuck: do not hang the caller
+            }
         }
     }
 

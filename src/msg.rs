@@ -21,7 +21,10 @@ pub(crate) mod flags {
 
 #[derive(Clone)]
 enum Body {
-    Inline { len: u8, data: [u8; INLINE_CAPACITY] },
+    Inline {
+        len: u8,
+        data: [u8; INLINE_CAPACITY],
+    },
     Shared(Bytes),
 }
 
@@ -274,7 +277,11 @@ mod tests {
 
     #[test]
     fn small_bodies_are_inline_and_value_is_compact() {
-        assert!(std::mem::size_of::<Msg>() <= 80, "{}", std::mem::size_of::<Msg>());
+        assert!(
+            std::mem::size_of::<Msg>() <= 80,
+            "{}",
+            std::mem::size_of::<Msg>()
+        );
         let m = Msg::from(&b"hello"[..]);
         assert!(m.shared().is_none());
         assert_eq!(m, &b"hello"[..]);

@@ -62,7 +62,12 @@ pub(crate) fn millis(ms: i32) -> Option<Duration> {
     (ms >= 0).then(|| Duration::from_millis(ms as u64))
 }
 
-pub(crate) fn at_least(option: &'static str, value: i32, min: i32, reason: &'static str) -> Result<i32> {
+pub(crate) fn at_least(
+    option: &'static str,
+    value: i32,
+    min: i32,
+    reason: &'static str,
+) -> Result<i32> {
     if value < min {
         Err(Error::InvalidOption { option, reason })
     } else {

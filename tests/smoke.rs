@@ -6,7 +6,11 @@ use zerosock::{Context, SocketType};
 fn push_pull_tcp_ipc_inproc() {
     bounded(30, || {
         let ctx = Context::new();
-        for ep in ["tcp://127.0.0.1:*".to_string(), ipc_endpoint("smoke"), "inproc://smoke".to_string()] {
+        for ep in [
+            "tcp://127.0.0.1:*".to_string(),
+            ipc_endpoint("smoke"),
+            "inproc://smoke".to_string(),
+        ] {
             let pull = ctx.socket(SocketType::Pull).unwrap();
             pull.set_rcvtimeo(5000).unwrap();
             pull.bind(&ep).unwrap();

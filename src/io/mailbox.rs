@@ -31,15 +31,25 @@ pub(crate) enum IoCommand {
     /// A name resolution for object `key` finished.
     Resolved(Key, std::io::Result<Vec<SocketAddr>>),
     /// Close listeners and connections that belong to `endpoint_id` of socket `socket_id`.
-    Unbind { socket_id: u64, endpoint_id: u64 },
-    /// The socket was closed: listeners go, sessions finish within `linger`.
+    /// `done` is signalled once the listeners are closed (so the address can be bound again).
+    Unbind {
+        socket_id: u64,
+        endpoint_id: u64,
+        done: Option<Done>,
+    },
+    /// The socket was closed: listeners go at once (then `done` is signalled), sessions finish
+    /// within `linger`.
     SocketClosed {
         socket_id: u64,
         linger: Option<Duration>,
+        done: Option<Done>,
     },
     /// The context is terminating: finish within each socket's linger, then exit.
     Stop,
 }
+
+/// Signalled by an I/O thread when it has carried out a command.
+pub(crate) type Done = std::sync::mpsc::SyncSender<()>;
 
 /// An I/O thread's command queue and poll waker.
 pub(crate) struct IoMailbox {

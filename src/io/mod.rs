@@ -7,7 +7,7 @@ mod session;
 mod slab;
 mod thread;
 
-pub(crate) use mailbox::{IoCommand, IoMailbox, IoWake};
+pub(crate) use mailbox::{Done, IoCommand, IoMailbox, IoWake};
 pub(crate) use thread::spawn;
 
 use crate::options::Options;

@@ -17,8 +17,8 @@ use crate::transport::{self, Endpoint, Host, Stream};
 use crate::zmtp::{self, Connection, Input, PeerInfo, ProtocolError};
 use bytes::BytesMut;
 use mio::{Interest, Registry, Token};
-use std::collections::BinaryHeap;
 use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 use std::io::{self, IoSlice, Read as _, Write as _};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -117,7 +117,12 @@ pub(crate) struct Session {
 
 impl Session {
     /// A session for a connection a listener accepted.
-    pub(crate) fn accepted(socket: Arc<SocketRef>, endpoint_id: u64, stream: Stream, ctx: &mut Ctx<'_>) -> Session {
+    pub(crate) fn accepted(
+        socket: Arc<SocketRef>,
+        endpoint_id: u64,
+        stream: Stream,
+        ctx: &mut Ctx<'_>,
+    ) -> Session {
         let mut session = Session::new(socket, endpoint_id, Role::Accepted, None);
         session.link_up(stream, ctx);
         session
@@ -140,9 +145,15 @@ impl Session {
         session
     }
 
-    fn new(socket: Arc<SocketRef>, endpoint_id: u64, role: Role, pipe: Option<(u64, PipeEnds)>) -> Session {
+    fn new(
+        socket: Arc<SocketRef>,
+        endpoint_id: u64,
+        role: Role,
+        pipe: Option<(u64, PipeEnds)>,
+    ) -> Session {
         let reconnect_ivl = Duration::from_millis(socket.options.reconnect_ivl.max(0) as u64);
-        let rng = endpoint_id.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ socket.id ^ 0x2545_F491_4F6C_DD1D;
+        let rng =
+            endpoint_id.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ socket.id ^ 0x2545_F491_4F6C_DD1D;
         Session {
             socket,
             endpoint_id,
@@ -180,9 +191,9 @@ impl Session {
 
     fn link_up(&mut self, mut stream: Stream, ctx: &mut Ctx<'_>) {
         let token = Token(ctx.key.index);
-        if let Err(e) = ctx
-            .registry
-            .register(&mut stream, token, Interest::READABLE | Interest::WRITABLE)
+        if let Err(e) =
+            ctx.registry
+                .register(&mut stream, token, Interest::READABLE | Interest::WRITABLE)
         {
             log::warn!("cannot register connection: {e}");
             self.link = Link::Idle { retry_at: None };
@@ -212,12 +223,17 @@ impl Session {
             return;
         };
         let result = match endpoint {
-            Endpoint::Tcp { host: Host::Ip(ip), port: Some(port) } => {
-                transport::connect_tcp(SocketAddr::new(*ip, *port), &self.socket.options)
-            }
-            Endpoint::Tcp { host: host @ Host::Name(_), port: Some(port) } => {
+            Endpoint::Tcp {
+                host: Host::Ip(ip),
+                port: Some(port),
+            } => transport::connect_tcp(SocketAddr::new(*ip, *port), &self.socket.options),
+            Endpoint::Tcp {
+                host: host @ Host::Name(_),
+                port: Some(port),
+            } => {
                 // Resolve off the I/O thread so a slow resolver stalls nobody else.
-                let (host, port, mailbox, key) = (host.clone(), *port, ctx.mailbox.clone(), ctx.key);
+                let (host, port, mailbox, key) =
+                    (host.clone(), *port, ctx.mailbox.clone(), ctx.key);
                 let spawned = std::thread::Builder::new()
                     .name("zerosock-resolve".into())
                     .spawn(move || {
@@ -233,7 +249,10 @@ impl Session {
                 }
             }
             Endpoint::Ipc(Some(path)) => transport::connect_ipc(path),
-            _ => Err(io::Error::new(io::ErrorKind::InvalidInput, "endpoint cannot be connected")),
+            _ => Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "endpoint cannot be connected",
+            )),
         };
         self.connect_started(result, ctx);
     }
@@ -242,10 +261,11 @@ impl Session {
         match result {
             Ok(mut stream) => {
                 let token = Token(ctx.key.index);
-                match ctx
-                    .registry
-                    .register(&mut stream, token, Interest::READABLE | Interest::WRITABLE)
-                {
+                match ctx.registry.register(
+                    &mut stream,
+                    token,
+                    Interest::READABLE | Interest::WRITABLE,
+                ) {
                     Ok(()) => self.link = Link::Connecting { stream },
                     Err(e) => self.schedule_reconnect(Down::Io(e), ctx),
                 }
@@ -255,15 +275,18 @@ impl Session {
     }
 
     /// A name resolution finished.
-    pub(crate) fn on_resolved(&mut self, result: io::Result<Vec<SocketAddr>>, ctx: &mut Ctx<'_>) -> Status {
+    pub(crate) fn on_resolved(
+        &mut self,
+        result: io::Result<Vec<SocketAddr>>,
+        ctx: &mut Ctx<'_>,
+    ) -> Status {
         if !matches!(self.link, Link::Resolving) {
             return Status::Alive;
         }
         let result = result.and_then(|addrs| {
-            let addr = addrs
-                .into_iter()
-                .next()
-                .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "name resolved to no address"))?;
+            let addr = addrs.into_iter().next().ok_or_else(|| {
+                io::Error::new(io::ErrorKind::NotFound, "name resolved to no address")
+            })?;
             transport::connect_tcp(addr, &self.socket.options)
         });
         self.connect_started(result, ctx);
@@ -353,7 +376,9 @@ impl Session {
         if let Link::Connecting { stream } = &self.link {
             match stream.finish_connect() {
                 Ok(true) => {
-                    let Link::Connecting { stream } = std::mem::replace(&mut self.link, Link::Resolving) else {
+                    let Link::Connecting { stream } =
+                        std::mem::replace(&mut self.link, Link::Resolving)
+                    else {
                         unreachable!()
                     };
                     self.link = Link::Up(Box::new(Up {
@@ -377,7 +402,9 @@ impl Session {
                 }
                 Ok(false) => return Status::Alive,
                 Err(e) => {
-                    if let Link::Connecting { mut stream } = std::mem::replace(&mut self.link, Link::Resolving) {
+                    if let Link::Connecting { mut stream } =
+                        std::mem::replace(&mut self.link, Link::Resolving)
+                    {
                         let _ = ctx.registry.deregister(&mut stream);
                     }
                     return self.link_down(Down::Io(e), ctx);
@@ -404,7 +431,9 @@ impl Session {
             return Status::Done;
         }
         match &self.link {
-            Link::Up(up) if up.handshake_deadline.is_some_and(|d| ctx.now >= d) && !up.conn.is_active() => {
+            Link::Up(up)
+                if up.handshake_deadline.is_some_and(|d| ctx.now >= d) && !up.conn.is_active() =>
+            {
                 self.link_down(Down::HandshakeTimeout, ctx)
             }
             Link::Idle { retry_at: Some(at) } if ctx.now >= *at => {
@@ -481,8 +510,13 @@ impl Session {
                         up.handshake_deadline = None;
                         self.reconnect_ivl =
                             Duration::from_millis(self.socket.options.reconnect_ivl.max(0) as u64);
-                        self.flow
-                            .attach(&self.socket, self.endpoint_id, peer, ctx.mailbox, ctx.key);
+                        self.flow.attach(
+                            &self.socket,
+                            self.endpoint_id,
+                            peer,
+                            ctx.mailbox,
+                            ctx.key,
+                        );
                     }
                     Ok(Some(Input::Subscribe(_))) | Ok(Some(Input::Cancel(_))) => {}
                     Err(e) => return Err(Down::Protocol(e)),
@@ -564,7 +598,14 @@ impl Session {
 impl Flow {
     /// Creates the pipe once the handshake is done (accepted peers, or IMMEDIATE connecters)
     /// and hands the socket its ends.
-    fn attach(&mut self, socket: &SocketRef, endpoint_id: u64, peer: PeerInfo, mailbox: &Arc<IoMailbox>, key: Key) {
+    fn attach(
+        &mut self,
+        socket: &SocketRef,
+        endpoint_id: u64,
+        peer: PeerInfo,
+        mailbox: &Arc<IoMailbox>,
+        key: Key,
+    ) {
         if self.pipe.is_some() {
             return;
         }

@@ -81,10 +81,14 @@ impl IoThread {
                 };
                 let readable = event.is_readable() || event.is_read_closed() || event.is_error();
                 let writable = event.is_writable() || event.is_write_closed() || event.is_error();
-                self.dispatch(key, |obj, ctx| match obj {
-                    Object::Session(s) => s.on_ready(readable, writable, ctx),
-                    Object::Listener(_) => unreachable!("listeners are dispatched separately"),
-                }, Some((readable, writable)));
+                self.dispatch(
+                    key,
+                    |obj, ctx| match obj {
+                        Object::Session(s) => s.on_ready(readable, writable, ctx),
+                        Object::Listener(_) => unreachable!("listeners are dispatched separately"),
+                    },
+                    Some((readable, writable)),
+                );
             }
             self.mailbox.take(&mut commands);
             for command in commands.drain(..) {
@@ -176,10 +180,14 @@ impl IoThread {
                     debug_assert_eq!(inserted, session_key);
                     // The peer may have sent its greeting already; edge-triggered polling
                     // would not tell us again.
-                    self.dispatch(inserted, |obj, ctx| match obj {
-                        Object::Session(s) => s.on_wake(ctx),
-                        Object::Listener(_) => Status::Alive,
-                    }, None);
+                    self.dispatch(
+                        inserted,
+                        |obj, ctx| match obj {
+                            Object::Session(s) => s.on_wake(ctx),
+                            Object::Listener(_) => Status::Alive,
+                        },
+                        None,
+                    );
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -204,11 +212,11 @@ impl IoThread {
                 endpoint_id,
             } => {
                 let key = self.objects.vacant_key();
-                if let Err(e) = self
-                    .poll
-                    .registry()
-                    .register(&mut listener, Token(key.index), Interest::READABLE)
-                {
+                if let Err(e) = self.poll.registry().register(
+                    &mut listener,
+                    Token(key.index),
+                    Interest::READABLE,
+                ) {
                     log::error!("cannot register listener: {e}");
                     return;
                 }
@@ -231,17 +239,26 @@ impl IoThread {
                 let session = Session::connecter(socket, endpoint_id, endpoint, pipe, &mut ctx);
                 self.insert(Object::Session(Box::new(session)));
             }
-            IoCommand::Wake(key) => self.dispatch(key, |obj, ctx| match obj {
-                Object::Session(s) => s.on_wake(ctx),
-                Object::Listener(_) => Status::Alive,
-            }, None),
-            IoCommand::Resolved(key, result) => self.dispatch(key, |obj, ctx| match obj {
-                Object::Session(s) => s.on_resolved(result, ctx),
-                Object::Listener(_) => Status::Alive,
-            }, None),
+            IoCommand::Wake(key) => self.dispatch(
+                key,
+                |obj, ctx| match obj {
+                    Object::Session(s) => s.on_wake(ctx),
+                    Object::Listener(_) => Status::Alive,
+                },
+                None,
+            ),
+            IoCommand::Resolved(key, result) => self.dispatch(
+                key,
+                |obj, ctx| match obj {
+                    Object::Session(s) => s.on_resolved(result, ctx),
+                    Object::Listener(_) => Status::Alive,
+                },
+                None,
+            ),
             IoCommand::Unbind {
                 socket_id,
                 endpoint_id,
+                done,
             } => {
                 for key in self.objects.keys() {
                     let matches = match self.objects.get_mut(key) {
@@ -257,19 +274,31 @@ impl IoThread {
                         self.remove(key);
                     }
                 }
+                if let Some(done) = done {
+                    let _ = done.send(());
+                }
             }
-            IoCommand::SocketClosed { socket_id, linger } => {
+            IoCommand::SocketClosed {
+                socket_id,
+                linger,
+                done,
+            } => {
                 for key in self.objects.keys() {
                     match self.objects.get_mut(key) {
                         Some(Object::Listener(l)) if l.socket.id == socket_id => self.remove(key),
-                        Some(Object::Session(s)) if s.socket_id() == socket_id => {
-                            self.dispatch(key, |obj, ctx| match obj {
+                        Some(Object::Session(s)) if s.socket_id() == socket_id => self.dispatch(
+                            key,
+                            |obj, ctx| match obj {
                                 Object::Session(s) => s.on_close(linger, ctx),
                                 Object::Listener(_) => Status::Alive,
-                            }, None)
-                        }
+                            },
+                            None,
+                        ),
                         _ => {}
                     }
+                }
+                if let Some(done) = done {
+                    let _ = done.send(());
                 }
             }
             IoCommand::Stop => {
@@ -279,10 +308,14 @@ impl IoThread {
                         Some(Object::Listener(_)) => self.remove(key),
                         Some(Object::Session(s)) => {
                             let linger = s.linger();
-                            self.dispatch(key, |obj, ctx| match obj {
-                                Object::Session(s) => s.on_close(linger, ctx),
-                                Object::Listener(_) => Status::Alive,
-                            }, None)
+                            self.dispatch(
+                                key,
+                                |obj, ctx| match obj {
+                                    Object::Session(s) => s.on_close(linger, ctx),
+                                    Object::Listener(_) => Status::Alive,
+                                },
+                                None,
+                            )
                         }
                         None => {}
                     }
@@ -305,10 +338,14 @@ impl IoThread {
                         self.accept(key);
                     }
                 }
-                Some(Object::Session(_)) => self.dispatch(key, |obj, ctx| match obj {
-                    Object::Session(s) => s.on_timer(ctx),
-                    Object::Listener(_) => Status::Alive,
-                }, None),
+                Some(Object::Session(_)) => self.dispatch(
+                    key,
+                    |obj, ctx| match obj {
+                        Object::Session(s) => s.on_timer(ctx),
+                        Object::Listener(_) => Status::Alive,
+                    },
+                    None,
+                ),
                 None => {}
             }
         }

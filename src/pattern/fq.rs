@@ -106,7 +106,7 @@ mod tests {
                 order.push((idx, m.as_str().unwrap().to_string()));
                 let (end, same) = fq.recv(&mut pipes).unwrap();
                 assert_eq!(same, idx);
-                assert_eq!(end, &"end");
+                assert_eq!(end, "end");
             }
         }
         let pipes_order: Vec<usize> = order.iter().map(|(i, _)| *i).collect();

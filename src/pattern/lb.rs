@@ -66,7 +66,11 @@ impl LoadBalancer {
     }
 
     /// Sends one frame to the pipe whose turn it is; returns the pipe used.
-    pub(crate) fn send(&mut self, pipes: &mut dyn Pipes, msg: Msg) -> Result<Option<usize>, Blocked<Msg>> {
+    pub(crate) fn send(
+        &mut self,
+        pipes: &mut dyn Pipes,
+        msg: Msg,
+    ) -> Result<Option<usize>, Blocked<Msg>> {
         let more = msg.more();
         match self.sending {
             Sending::To(idx) => {
@@ -74,7 +78,11 @@ impl LoadBalancer {
                     Ok(()) => {}
                     Err(WriteError::Closed(_)) | Err(WriteError::Full(_)) => {
                         pipes.dead(idx);
-                        self.sending = if more { Sending::Dropping } else { Sending::Idle };
+                        self.sending = if more {
+                            Sending::Dropping
+                        } else {
+                            Sending::Idle
+                        };
                         return Ok(None);
                     }
                 }
@@ -152,7 +160,10 @@ mod tests {
         for _ in 0..3 {
             lb.send(&mut pipes, Msg::from("x")).unwrap();
         }
-        assert!(matches!(lb.send(&mut pipes, Msg::from("y")), Err(Blocked::Again(_))));
+        assert!(matches!(
+            lb.send(&mut pipes, Msg::from("y")),
+            Err(Blocked::Again(_))
+        ));
         pipes.pipes[1].outbound.clear();
         lb.activate(1);
         assert_eq!(lb.send(&mut pipes, Msg::from("z")).unwrap(), Some(1));

@@ -25,7 +25,9 @@ impl Pattern for Push {
         self.lb.send(pipes, msg).map(|_| ())
     }
     fn recv(&mut self, _pipes: &mut dyn Pipes) -> Result<Msg, Blocked<()>> {
-        Err(Blocked::Fail(Error::WrongState("PUSH sockets cannot receive")))
+        Err(Blocked::Fail(Error::WrongState(
+            "PUSH sockets cannot receive",
+        )))
     }
     fn reads(&self) -> bool {
         false

@@ -120,7 +120,7 @@ fn termination_drops_each_item_once() {
             w.write(Frame(1, true)).unwrap();
             w.write(Frame(2, false)).unwrap();
             w.write(Frame(3, true)).unwrap(); // torn by the drop
-            // dropped here: publishes the two complete messages and the close
+                                              // dropped here: publishes the two complete messages and the close
         });
         let mut got = Vec::new();
         let mut seen = 0;

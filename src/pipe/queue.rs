@@ -420,8 +420,7 @@ impl<T: Item> Reader<T> {
         self.in_message = item.more();
         if !self.in_message {
             self.msgs_read += 1;
-            if self.credit_step != 0 && self.msgs_read - self.credit_published >= self.credit_step
-            {
+            if self.credit_step != 0 && self.msgs_read - self.credit_published >= self.credit_step {
                 self.publish_credit();
             }
         }
@@ -520,7 +519,14 @@ mod tests {
         }
     }
 
-    fn pair(hwm: u64) -> (Writer<Frame>, Reader<Frame>, std::sync::Arc<Count>, std::sync::Arc<Count>) {
+    fn pair(
+        hwm: u64,
+    ) -> (
+        Writer<Frame>,
+        Reader<Frame>,
+        std::sync::Arc<Count>,
+        std::sync::Arc<Count>,
+    ) {
         let wr = std::sync::Arc::new(Count::default());
         let ww = std::sync::Arc::new(Count::default());
         let (w, r) = channel(hwm, wr.clone(), ww.clone());
@@ -619,12 +625,18 @@ mod tests {
         assert!(!w.is_writable());
         drop(r);
         assert_eq!(wake_writer.get(), 1);
-        assert!(matches!(w.write(Frame(2, false)), Err(WriteError::Closed(_))));
+        assert!(matches!(
+            w.write(Frame(2, false)),
+            Err(WriteError::Closed(_))
+        ));
     }
 
     #[test]
     fn unread_heap_items_are_freed() {
-        let (wr, ww) = (std::sync::Arc::new(Count::default()), std::sync::Arc::new(Count::default()));
+        let (wr, ww) = (
+            std::sync::Arc::new(Count::default()),
+            std::sync::Arc::new(Count::default()),
+        );
         let (mut w, mut r) = channel::<crate::msg::Msg>(0, wr, ww);
         for _ in 0..1000 {
             w.write(crate::msg::Msg::from(vec![1u8; 100])).unwrap();

@@ -224,7 +224,13 @@ impl Core {
         }
     }
 
-    fn record(&mut self, kind: EndpointKind, given: &str, resolved: String, inproc: Option<String>) -> u64 {
+    fn record(
+        &mut self,
+        kind: EndpointKind,
+        given: &str,
+        resolved: String,
+        inproc: Option<String>,
+    ) -> u64 {
         let id = self.ctx.next_id();
         self.endpoints.push(EndpointRecord {
             id,
@@ -300,7 +306,9 @@ impl Core {
             reason,
         };
         match &parsed {
-            Endpoint::Tcp { host: Host::Any, .. } => return Err(invalid("cannot connect to *")),
+            Endpoint::Tcp {
+                host: Host::Any, ..
+            } => return Err(invalid("cannot connect to *")),
             Endpoint::Tcp { port: None, .. } => return Err(invalid("cannot connect to port *")),
             Endpoint::Ipc(None) => return Err(invalid("cannot connect to ipc://*")),
             Endpoint::Inproc(name) => return self.connect_inproc(endpoint, name.clone()),
@@ -346,10 +354,12 @@ impl Core {
         let peer = match registry.lookup(&name).cloned() {
             Some(binder) => {
                 if !self.socket_type.is_compatible(binder.peer.socket_type) {
-                    return Err(Error::Protocol(crate::zmtp::ProtocolError::IncompatibleSocketType {
-                        ours: self.socket_type.as_str(),
-                        peer: binder.peer.socket_type.as_str().to_string(),
-                    }));
+                    return Err(Error::Protocol(
+                        crate::zmtp::ProtocolError::IncompatibleSocketType {
+                            ours: self.socket_type.as_str(),
+                            peer: binder.peer.socket_type.as_str().to_string(),
+                        },
+                    ));
                 }
                 let their_id = binder.mailbox.next_pipe_id();
                 let (mine, theirs) = pipe_pair(
@@ -420,10 +430,19 @@ impl Core {
             self.ctx.inproc().unbind(name, self.id);
         }
         let socket_id = self.id;
-        self.ctx.broadcast(|| IoCommand::Unbind {
-            socket_id,
-            endpoint_id: record.id,
-        });
+        let endpoint_id = record.id;
+        match (&record.kind, &record.inproc) {
+            (EndpointKind::Bound, None) => self.ctx.broadcast_and_wait(|done| IoCommand::Unbind {
+                socket_id,
+                endpoint_id,
+                done: Some(done),
+            }),
+            _ => self.ctx.broadcast(|| IoCommand::Unbind {
+                socket_id,
+                endpoint_id,
+                done: None,
+            }),
+        }
         for idx in self.pipes.of_endpoint(record.id) {
             self.pattern.detach(idx);
             self.pipes.remove(idx);
@@ -577,8 +596,24 @@ impl Core {
         // `linger` to deliver what is queued.
         self.pipes.clear();
         if !self.ctx.is_terminated() {
-            self.ctx
-                .broadcast(|| IoCommand::SocketClosed { socket_id, linger });
+            let listens = self
+                .endpoints
+                .iter()
+                .any(|e| matches!(e.kind, EndpointKind::Bound) && e.inproc.is_none());
+            if listens {
+                // Wait until the listeners are closed: the address is free when close returns.
+                self.ctx.broadcast_and_wait(|done| IoCommand::SocketClosed {
+                    socket_id,
+                    linger,
+                    done: Some(done),
+                });
+            } else {
+                self.ctx.broadcast(|| IoCommand::SocketClosed {
+                    socket_id,
+                    linger,
+                    done: None,
+                });
+            }
         }
         self.ctx.unregister_socket(socket_id);
     }

@@ -48,7 +48,10 @@ impl Endpoint {
                 } else if rest == "*" {
                     Ok(Endpoint::Ipc(None))
                 } else if rest.len() > 107 {
-                    Err(invalid(s, "ipc path longer than a Unix socket address allows"))
+                    Err(invalid(
+                        s,
+                        "ipc path longer than a Unix socket address allows",
+                    ))
                 } else if rest.contains('\0') {
                     Err(invalid(s, "ipc path contains NUL"))
                 } else {
@@ -88,7 +91,10 @@ impl Endpoint {
             Host::Any
         } else if let Some(v6) = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
             let v6 = v6.split('%').next().unwrap_or(v6);
-            Host::Ip(IpAddr::V6(v6.parse::<Ipv6Addr>().map_err(|_| invalid(s, "bad IPv6 address"))?))
+            Host::Ip(IpAddr::V6(
+                v6.parse::<Ipv6Addr>()
+                    .map_err(|_| invalid(s, "bad IPv6 address"))?,
+            ))
         } else if host.is_empty() {
             return Err(invalid(s, "empty host"));
         } else if let Ok(ip) = host.parse::<Ipv4Addr>() {
@@ -152,10 +158,16 @@ mod tests {
             Endpoint::parse("tcp://127.0.0.1:*").unwrap().to_string(),
             "tcp://127.0.0.1:*"
         );
-        assert_eq!(Endpoint::parse("tcp://[::1]:80").unwrap().to_string(), "tcp://[::1]:80");
+        assert_eq!(
+            Endpoint::parse("tcp://[::1]:80").unwrap().to_string(),
+            "tcp://[::1]:80"
+        );
         assert!(matches!(
             Endpoint::parse("tcp://localhost:1").unwrap(),
-            Endpoint::Tcp { host: Host::Name(_), .. }
+            Endpoint::Tcp {
+                host: Host::Name(_),
+                ..
+            }
         ));
         assert_eq!(
             Endpoint::parse("ipc:///tmp/x.sock").unwrap(),
@@ -170,9 +182,21 @@ mod tests {
     #[test]
     fn rejects_garbage_with_typed_errors() {
         for bad in [
-            "", "tcp", "tcp://", "tcp://host", "tcp://:5", "tcp://h:99999", "tcp://h:-1",
-            "tcp://[::1:5", "tcp://[zz]:5", "foo://x", "inproc://", "ipc://", "tcp://a b:1",
-            "pgm://x", "tcp://a;b:1",
+            "",
+            "tcp",
+            "tcp://",
+            "tcp://host",
+            "tcp://:5",
+            "tcp://h:99999",
+            "tcp://h:-1",
+            "tcp://[::1:5",
+            "tcp://[zz]:5",
+            "foo://x",
+            "inproc://",
+            "ipc://",
+            "tcp://a b:1",
+            "pgm://x",
+            "tcp://a;b:1",
         ] {
             assert!(
                 matches!(Endpoint::parse(bad), Err(Error::InvalidEndpoint { .. })),

@@ -58,7 +58,11 @@ impl Registry {
     }
 
     pub(crate) fn unbind(&mut self, name: &str, socket_id: u64) -> bool {
-        if self.bound.get(name).is_some_and(|b| b.socket_id == socket_id) {
+        if self
+            .bound
+            .get(name)
+            .is_some_and(|b| b.socket_id == socket_id)
+        {
             self.bound.remove(name);
             true
         } else {
@@ -71,7 +75,10 @@ impl Registry {
     }
 
     pub(crate) fn add_pending(&mut self, name: &str, pending: Pending) {
-        self.pending.entry(name.to_string()).or_default().push(pending);
+        self.pending
+            .entry(name.to_string())
+            .or_default()
+            .push(pending);
     }
 }
 

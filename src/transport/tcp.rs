@@ -43,14 +43,21 @@ fn apply_keepalive(socket: &Socket, options: &Options) -> io::Result<()> {
 /// Resolves a host (blocking: call it off the I/O thread for names).
 pub(crate) fn resolve(host: &Host, port: u16) -> io::Result<Vec<SocketAddr>> {
     match host {
-        Host::Any => Ok(vec![SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), port)]),
+        Host::Any => Ok(vec![SocketAddr::new(
+            IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            port,
+        )]),
         Host::Ip(ip) => Ok(vec![SocketAddr::new(*ip, port)]),
         Host::Name(name) => Ok((name.as_str(), port).to_socket_addrs()?.collect()),
     }
 }
 
 /// Binds and listens. Returns the listener and the address actually bound (for `*` ports).
-pub(crate) fn bind_tcp(host: &Host, port: Option<u16>, options: &Options) -> Result<(Listener, SocketAddr)> {
+pub(crate) fn bind_tcp(
+    host: &Host,
+    port: Option<u16>,
+    options: &Options,
+) -> Result<(Listener, SocketAddr)> {
     let addrs = resolve(host, port.unwrap_or(0))?;
     let mut last_err = None;
     for addr in addrs {
@@ -59,7 +66,12 @@ pub(crate) fn bind_tcp(host: &Host, port: Option<u16>, options: &Options) -> Res
             Err(e) => last_err = Some(e),
         }
     }
-    Err(last_err.unwrap_or_else(|| Error::Io(io::Error::new(io::ErrorKind::NotFound, "host resolved to no address"))))
+    Err(last_err.unwrap_or_else(|| {
+        Error::Io(io::Error::new(
+            io::ErrorKind::NotFound,
+            "host resolved to no address",
+        ))
+    }))
 }
 
 fn bind_one(addr: SocketAddr, options: &Options) -> Result<(Listener, SocketAddr)> {
@@ -79,7 +91,10 @@ fn bind_one(addr: SocketAddr, options: &Options) -> Result<(Listener, SocketAddr
         .as_socket()
         .ok_or_else(|| io::Error::other("bound to a non-IP address"))?;
     let std_listener: std::net::TcpListener = socket.into();
-    Ok((Listener::Tcp(mio::net::TcpListener::from_std(std_listener)), local))
+    Ok((
+        Listener::Tcp(mio::net::TcpListener::from_std(std_listener)),
+        local,
+    ))
 }
 
 /// Starts a non-blocking connect; completion is signalled by writability.

@@ -74,7 +74,10 @@ impl Decoder {
                 }
                 (buf[1] as u64, 2)
             };
-            let limit = self.max_msg_size.unwrap_or(i64::MAX as u64).min(usize::MAX as u64);
+            let limit = self
+                .max_msg_size
+                .unwrap_or(i64::MAX as u64)
+                .min(usize::MAX as u64);
             if size > limit {
                 return Err(ProtocolError::MessageTooLarge { size, limit });
             }
@@ -282,7 +285,10 @@ mod tests {
         let mut buf = BytesMut::from(&[0, 11][..]);
         assert!(matches!(
             Decoder::new(Some(10)).decode(&mut buf),
-            Err(ProtocolError::MessageTooLarge { size: 11, limit: 10 })
+            Err(ProtocolError::MessageTooLarge {
+                size: 11,
+                limit: 10
+            })
         ));
         let mut buf = BytesMut::from(&[0x08, 0][..]);
         assert_eq!(
@@ -313,5 +319,52 @@ mod tests {
             q.advance(take);
         }
         assert_eq!(written, full);
+    }
+
+    mod property {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn frames() -> impl Strategy<Value = Vec<Vec<Vec<u8>>>> {
+            // Messages of 1..4 frames; bodies around the inline, short/long and zero-copy
+            // boundaries.
+            let body = prop_oneof![
+                proptest::collection::vec(any::<u8>(), 0..70),
+                proptest::collection::vec(any::<u8>(), 250..260),
+                proptest::collection::vec(any::<u8>(), 8190..8200),
+            ];
+            proptest::collection::vec(proptest::collection::vec(body, 1..4), 1..8)
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(64))]
+            #[test]
+            fn encode_split_decode_is_identity(messages in frames(), cuts in proptest::collection::vec(any::<prop::sample::Index>(), 0..12)) {
+                let mut q = OutQueue::default();
+                let mut sent = Vec::new();
+                for message in &messages {
+                    for (i, body) in message.iter().enumerate() {
+                        let mut m = Msg::from(body.clone());
+                        m.set_more(i + 1 < message.len());
+                        q.push_frame(&m);
+                        sent.push(m);
+                    }
+                }
+                let wire = q.to_vec();
+                let mut points: Vec<usize> = cuts.iter().map(|c| c.index(wire.len() + 1)).collect();
+                points.push(0);
+                points.push(wire.len());
+                points.sort_unstable();
+                let mut dec = Decoder::new(None);
+                let mut buf = BytesMut::new();
+                let mut got = Vec::new();
+                for w in points.windows(2) {
+                    buf.extend_from_slice(&wire[w[0]..w[1]]);
+                    got.extend(decode_all(&mut dec, &mut buf));
+                }
+                prop_assert!(buf.is_empty());
+                prop_assert_eq!(got, sent);
+            }
+        }
     }
 }

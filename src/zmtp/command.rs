@@ -10,8 +10,13 @@ use bytes::{Buf, Bytes};
 pub(crate) enum Command {
     Ready(Properties),
     Error(String),
-    Ping { ttl_ds: u16, context: Bytes },
-    Pong { context: Bytes },
+    Ping {
+        ttl_ds: u16,
+        context: Bytes,
+    },
+    Pong {
+        context: Bytes,
+    },
     Subscribe(Bytes),
     Cancel(Bytes),
     /// A command we do not know; RFC 37 says to ignore it.
@@ -144,7 +149,10 @@ mod tests {
             panic!("not READY")
         };
         assert_eq!(parsed, p);
-        assert_eq!(parsed.get("socket-type").map(|v| &v[..]), Some(&b"PUSH"[..]));
+        assert_eq!(
+            parsed.get("socket-type").map(|v| &v[..]),
+            Some(&b"PUSH"[..])
+        );
     }
 
     #[test]
@@ -169,7 +177,9 @@ mod tests {
     fn ping_context_is_capped() {
         let mut data = vec![0, 10];
         data.extend_from_slice(&[7u8; 40]);
-        let Command::Ping { ttl_ds, context } = Command::parse(Bytes::from(Command::encode("PING", &data))).unwrap() else {
+        let Command::Ping { ttl_ds, context } =
+            Command::parse(Bytes::from(Command::encode("PING", &data))).unwrap()
+        else {
             panic!()
         };
         assert_eq!(ttl_ds, 10);

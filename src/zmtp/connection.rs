@@ -113,7 +113,10 @@ impl Connection {
 
     /// Consumes bytes from the front of `buf` and returns the next event, or `None` when more
     /// bytes are needed. An error is final: every later call returns it again.
-    pub(crate) fn handle_input(&mut self, buf: &mut BytesMut) -> Result<Option<Input>, ProtocolError> {
+    pub(crate) fn handle_input(
+        &mut self,
+        buf: &mut BytesMut,
+    ) -> Result<Option<Input>, ProtocolError> {
         let result = self.step(buf);
         if let Err(e) = &result {
             self.state = State::Failed(e.clone());
@@ -240,7 +243,12 @@ mod tests {
 
     /// Moves everything `from` has queued into `to`'s input buffer, optionally one byte at a
     /// time, and collects `to`'s events.
-    fn pump(from: &mut Connection, to: &mut Connection, buf: &mut BytesMut, drip: bool) -> Result<Vec<Input>, ProtocolError> {
+    fn pump(
+        from: &mut Connection,
+        to: &mut Connection,
+        buf: &mut BytesMut,
+        drip: bool,
+    ) -> Result<Vec<Input>, ProtocolError> {
         let mut wire = Vec::new();
         while !from.out().is_empty() {
             let mut slices = [std::io::IoSlice::new(&[]); 8];
@@ -261,7 +269,11 @@ mod tests {
         Ok(events)
     }
 
-    fn handshake(a_type: SocketType, b_type: SocketType, drip: bool) -> Result<(Connection, Connection), ProtocolError> {
+    fn handshake(
+        a_type: SocketType,
+        b_type: SocketType,
+        drip: bool,
+    ) -> Result<(Connection, Connection), ProtocolError> {
         let mut a = Connection::new(config(a_type));
         let mut b = Connection::new(config(b_type));
         let (mut abuf, mut bbuf) = (BytesMut::new(), BytesMut::new());
@@ -284,7 +296,8 @@ mod tests {
             m.set_more(true);
             a.send(&m);
             a.send(&Msg::from("part2"));
-            a.out().push_command(&Command::encode("PING", b"\x00\x0aabc"));
+            a.out()
+                .push_command(&Command::encode("PING", b"\x00\x0aabc"));
             let mut buf = BytesMut::new();
             let ev = pump(&mut a, &mut b, &mut buf, drip).unwrap();
             assert!(matches!(&ev[0], Input::Frame(f) if f.more() && f == &"part1"));
@@ -306,8 +319,14 @@ mod tests {
         assert!(matches!(err, ProtocolError::IncompatibleSocketType { .. }));
         let mut c = Connection::new(config(SocketType::Pull));
         let mut buf = BytesMut::from(&b"GET / HTTP/1.1\r\n"[..]);
-        assert_eq!(c.handle_input(&mut buf).unwrap_err(), ProtocolError::BadSignature);
-        assert_eq!(c.handle_input(&mut BytesMut::new()).unwrap_err(), ProtocolError::BadSignature);
+        assert_eq!(
+            c.handle_input(&mut buf).unwrap_err(),
+            ProtocolError::BadSignature
+        );
+        assert_eq!(
+            c.handle_input(&mut BytesMut::new()).unwrap_err(),
+            ProtocolError::BadSignature
+        );
     }
 
     #[test]
@@ -315,18 +334,27 @@ mod tests {
         let mut c = Connection::new(config(SocketType::Pull));
         let mut buf = BytesMut::from(&Greeting::ours(Mechanism::Null, false).encode()[..]);
         buf.extend_from_slice(b"\x00\x01x");
-        assert!(matches!(c.handle_input(&mut buf), Err(ProtocolError::Unexpected(_))));
+        assert!(matches!(
+            c.handle_input(&mut buf),
+            Err(ProtocolError::Unexpected(_))
+        ));
 
         let (_, mut b) = handshake(SocketType::Push, SocketType::Pull, false).unwrap();
         let mut ready = BytesMut::new();
-        ready.extend_from_slice(b"\x04\x1c\x05READY\x0bSocket-Type\x00\x00\x00\x04PUSH");
-        assert_eq!(b.handle_input(&mut ready).unwrap_err(), ProtocolError::DuplicateReady);
+        ready.extend_from_slice(b"\x04\x1a\x05READY\x0bSocket-Type\x00\x00\x00\x04PUSH");
+        assert_eq!(
+            b.handle_input(&mut ready).unwrap_err(),
+            ProtocolError::DuplicateReady
+        );
     }
 
     #[test]
     fn mechanism_mismatch_is_refused() {
         let mut c = Connection::new(config(SocketType::Pull));
         let mut buf = BytesMut::from(&Greeting::ours(Mechanism::Plain, false).encode()[..]);
-        assert!(matches!(c.handle_input(&mut buf), Err(ProtocolError::MechanismMismatch { .. })));
+        assert!(matches!(
+            c.handle_input(&mut buf),
+            Err(ProtocolError::MechanismMismatch { .. })
+        ));
     }
 }
