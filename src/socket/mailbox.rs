@@ -30,6 +30,9 @@ pub(crate) struct SocketMailbox {
     /// Set while the queue is non-empty, so the hot path checks it without the lock.
     pending: AtomicBool,
     terminated: AtomicBool,
+    /// The socket is closed: commands are dropped on arrival (their pipe ends with them, so
+    /// the other side sees the pipe close).
+    closed: AtomicBool,
     next_pipe_id: AtomicU64,
 }
 
@@ -40,6 +43,7 @@ impl SocketMailbox {
             cv: Condvar::new(),
             pending: AtomicBool::new(false),
             terminated: AtomicBool::new(false),
+            closed: AtomicBool::new(false),
             next_pipe_id: AtomicU64::new(1),
         })
     }
@@ -55,10 +59,25 @@ impl SocketMailbox {
 
     pub(crate) fn post(&self, command: SocketCommand) {
         let mut queue = self.lock();
+        if self.closed.load(Ordering::Relaxed) {
+            drop(queue);
+            drop(command);
+            return;
+        }
         queue.push_back(command);
         self.pending.store(true, Ordering::Release);
         drop(queue);
         self.cv.notify_one();
+    }
+
+    /// The socket is closing: drop what is queued and everything posted from now on.
+    pub(crate) fn close(&self) {
+        let pending = {
+            let mut queue = self.lock();
+            self.closed.store(true, Ordering::Relaxed);
+            std::mem::take(&mut *queue)
+        };
+        drop(pending);
     }
 
     /// Marks the socket's context terminated and wakes a blocked call.

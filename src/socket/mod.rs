@@ -594,6 +594,8 @@ impl Core {
         let linger = self.options.linger();
         // Our ends go first: their close tells every peer and session; sessions then have
         // `linger` to deliver what is queued.
+        self.mailbox.close();
+        self.commands.clear();
         self.pipes.clear();
         if !self.ctx.is_terminated() {
             let listens = self
