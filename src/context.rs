@@ -31,8 +31,11 @@ impl Drop for Handle {
     }
 }
 
+/// An I/O thread's mailbox, and its handle until it is joined.
+type IoThreadHandle = (Arc<IoMailbox>, Mutex<Option<JoinHandle<()>>>);
+
 pub(crate) struct CtxInner {
-    io: Vec<(Arc<IoMailbox>, Mutex<Option<JoinHandle<()>>>)>,
+    io: Vec<IoThreadHandle>,
     terminated: AtomicBool,
     sockets: Mutex<HashMap<u64, Arc<SocketMailbox>>>,
     inproc: Mutex<inproc::Registry>,

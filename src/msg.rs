@@ -15,8 +15,6 @@ pub(crate) const INLINE_CAPACITY: usize = 64;
 pub(crate) mod flags {
     /// More frames of the same message follow.
     pub const MORE: u8 = 0x01;
-    /// The frame is a ZMTP command (used for subscriptions handed to the engine).
-    pub const COMMAND: u8 = 0x04;
 }
 
 #[derive(Clone)]
@@ -139,17 +137,6 @@ impl Msg {
             Body::Shared(b) => Some(b),
             Body::Inline { .. } => None,
         }
-    }
-
-    #[inline]
-    pub(crate) fn flags(&self) -> u8 {
-        self.flags
-    }
-
-    #[inline]
-    pub(crate) fn with_flags(mut self, flags: u8) -> Self {
-        self.flags = flags;
-        self
     }
 }
 

@@ -9,7 +9,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-/// What an application thread (or a resolver thread) asks of an I/O thread.
+/// What an application thread (or a resolver thread) asks of an I/O thread. Commands are
+/// rare (never per message), so their size does not matter.
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum IoCommand {
     /// Accept connections on `listener` for `socket`.
     Listen {

@@ -331,6 +331,7 @@ impl Session {
     fn link_down(&mut self, why: Down, ctx: &mut Ctx<'_>) -> Status {
         match &why {
             Down::Protocol(e) => log::info!("closing connection with {}: {e}", self.describe()),
+            Down::Io(e) => log::debug!("connection with {} failed: {e}", self.describe()),
             Down::HandshakeTimeout => log::info!("handshake with {} timed out", self.describe()),
             _ => {}
         }

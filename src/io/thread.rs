@@ -332,12 +332,11 @@ impl IoThread {
             }
             self.timers.pop();
             match self.objects.get_mut(key) {
-                Some(Object::Listener(l)) => {
-                    if l.retry_at.is_some_and(|t| t <= now) {
-                        l.retry_at = None;
-                        self.accept(key);
-                    }
+                Some(Object::Listener(l)) if l.retry_at.is_some_and(|t| t <= now) => {
+                    l.retry_at = None;
+                    self.accept(key);
                 }
+                Some(Object::Listener(_)) => {}
                 Some(Object::Session(_)) => self.dispatch(
                     key,
                     |obj, ctx| match obj {

@@ -74,11 +74,6 @@ impl FairQueue {
         }
         Err(Blocked::Again(()))
     }
-
-    /// Whether a message may be waiting (some pipe was not yet found empty).
-    pub(crate) fn maybe_readable(&self) -> bool {
-        self.reading.is_some() || !self.active.is_empty()
-    }
 }
 
 #[cfg(test)]

@@ -50,21 +50,6 @@ impl LoadBalancer {
         }
     }
 
-    /// Whether some pipe can take a new message now.
-    pub(crate) fn has_out(&mut self, pipes: &mut dyn Pipes) -> bool {
-        if !matches!(self.sending, Sending::Idle) {
-            return true;
-        }
-        while !self.active.is_empty() {
-            let pos = self.current % self.active.len();
-            if pipes.writable(self.active[pos]) {
-                return true;
-            }
-            self.active.remove(pos);
-        }
-        false
-    }
-
     /// Sends one frame to the pipe whose turn it is; returns the pipe used.
     pub(crate) fn send(
         &mut self,

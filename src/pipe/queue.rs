@@ -304,16 +304,6 @@ impl<T: Item> Writer<T> {
         self.shared.credit.0.load(Ordering::Relaxed) & CLOSED == 0 && self.has_credit()
     }
 
-    /// Whether the reader has gone away.
-    pub(crate) fn is_closed(&self) -> bool {
-        self.shared.credit.0.load(Ordering::Acquire) & CLOSED != 0
-    }
-
-    /// Whether a message was started and not finished.
-    pub(crate) fn in_message(&self) -> bool {
-        self.written != self.complete
-    }
-
     fn has_credit(&mut self) -> bool {
         if self.hwm == 0 || self.msgs_written - self.peer_msgs_read < self.hwm {
             return true;
@@ -340,17 +330,6 @@ impl<T: Item> Writer<T> {
                 Err(now) => credit = now,
             }
         }
-    }
-
-    /// Number of messages written and not yet known to be read.
-    pub(crate) fn queued(&self) -> u64 {
-        self.msgs_written - self.peer_msgs_read
-    }
-
-    /// Whether everything published has been consumed by the reader.
-    pub(crate) fn is_drained(&mut self) -> bool {
-        self.peer_msgs_read = self.shared.credit.0.load(Ordering::Acquire) & COUNT;
-        self.peer_msgs_read == self.msgs_written
     }
 }
 
@@ -432,11 +411,6 @@ impl<T: Item> Reader<T> {
     pub(crate) fn is_finished(&self) -> bool {
         let state = self.shared.state.0.load(Ordering::Acquire);
         state & CLOSED != 0 && state & COUNT == self.read
-    }
-
-    /// Whether the last item read said more frames of its message follow.
-    pub(crate) fn in_message(&self) -> bool {
-        self.in_message
     }
 
     fn refill(&mut self) -> Result<(), Read<T>> {
@@ -584,7 +558,6 @@ mod tests {
             w.write(Frame(i, true)).unwrap();
         }
         w.rollback();
-        assert!(!w.in_message());
         w.write(Frame(7, false)).unwrap();
         let _ = w.flush();
         assert_eq!(item(&mut r), Some(Frame(7, false)));

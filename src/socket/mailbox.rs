@@ -9,7 +9,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Instant;
 
-/// A command for a socket.
+/// A command for a socket (rare: attach, and wake-ups on sleep→busy edges).
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum SocketCommand {
     /// A new peer: its pipe ends, what its handshake said, and which of our endpoints (bind or
     /// connect) it belongs to.

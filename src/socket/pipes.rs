@@ -11,6 +11,7 @@ pub(crate) struct PipeSlot {
     pub(crate) id: u64,
     pub(crate) ends: PipeEnds,
     /// What the peer's handshake said; `None` until a connecter's first handshake.
+    #[allow(dead_code)] // read by the routing patterns
     pub(crate) peer: Option<PeerInfo>,
     pub(crate) endpoint_id: u64,
 }

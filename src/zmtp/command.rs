@@ -96,10 +96,6 @@ impl Properties {
             .map(|(_, v)| v)
     }
 
-    pub(crate) fn iter(&self) -> impl Iterator<Item = (&str, &[u8])> {
-        self.0.iter().map(|(n, v)| (n.as_str(), &v[..]))
-    }
-
     /// Parses properties; any length running past the end is an error, never a panic.
     pub(crate) fn parse(mut data: Bytes) -> Result<Properties, ProtocolError> {
         let mut props = Vec::new();

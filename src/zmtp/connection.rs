@@ -22,8 +22,10 @@ pub(crate) struct Config {
     pub(crate) max_msg_size: Option<u64>,
 }
 
-/// What the handshake told us about the peer.
+/// What the handshake told us about the peer. Identity, version and properties are kept for
+/// the routing patterns and message properties built on top.
 #[derive(Debug, Clone)]
+#[allow(dead_code)]
 pub(crate) struct PeerInfo {
     pub(crate) socket_type: SocketType,
     pub(crate) identity: Bytes,
@@ -34,6 +36,7 @@ pub(crate) struct PeerInfo {
 
 /// An event coming out of the received bytes.
 #[derive(Debug)]
+#[allow(dead_code)] // subscription topics are consumed by the publish-subscribe patterns
 pub(crate) enum Input {
     /// The handshake completed; the connection may now carry messages.
     Ready(PeerInfo),
@@ -95,12 +98,6 @@ impl Connection {
     pub(crate) fn send(&mut self, msg: &Msg) {
         debug_assert!(self.is_active());
         self.out.push_frame(msg);
-    }
-
-    /// Queues a SUBSCRIBE or CANCEL command.
-    pub(crate) fn send_subscription(&mut self, subscribe: bool, topic: &[u8]) {
-        let name = if subscribe { "SUBSCRIBE" } else { "CANCEL" };
-        self.out.push_command(&Command::encode(name, topic));
     }
 
     /// How many bytes the decoder needs in the buffer to make progress.
