@@ -534,7 +534,8 @@ impl Core {
         if self.mailbox.has_pending() {
             self.process_commands();
         }
-        let deadline = millis(self.options.sndtimeo).map(|t| Instant::now() + t);
+        // The clock is read only if the call has to wait.
+        let mut deadline = None;
         loop {
             let result = self.pattern.send(&mut self.pipes, msg);
             if !self.pipes.dead.is_empty() {
@@ -556,7 +557,10 @@ impl Core {
                 }
                 return Err(Error::WouldBlock);
             }
-            self.wait(deadline)?;
+            let timeout = self.options.sndtimeo;
+            self.wait(
+                *deadline.get_or_insert_with(|| millis(timeout).map(|t| Instant::now() + t)),
+            )?;
         }
     }
 
@@ -565,7 +569,7 @@ impl Core {
         if self.mailbox.has_pending() {
             self.process_commands();
         }
-        let deadline = millis(self.options.rcvtimeo).map(|t| Instant::now() + t);
+        let mut deadline = None;
         loop {
             let result = self.pattern.recv(&mut self.pipes);
             if !self.pipes.dead.is_empty() {
@@ -585,7 +589,10 @@ impl Core {
                 }
                 return Err(Error::WouldBlock);
             }
-            self.wait(deadline)?;
+            let timeout = self.options.rcvtimeo;
+            self.wait(
+                *deadline.get_or_insert_with(|| millis(timeout).map(|t| Instant::now() + t)),
+            )?;
         }
     }
 
