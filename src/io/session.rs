@@ -77,6 +77,8 @@ struct Up {
     conn: Connection,
     /// The last write did not hit `WouldBlock`.
     writable: bool,
+    /// The last read did not hit `WouldBlock` (edge-triggered: only a new event resets it).
+    readable: bool,
     handshake_deadline: Option<Instant>,
 }
 
@@ -214,6 +216,7 @@ impl Session {
             stream,
             conn,
             writable: true,
+            readable: true,
             handshake_deadline,
         }));
     }
@@ -390,6 +393,7 @@ impl Session {
                             max_msg_size: self.socket.options.max_msg_size(),
                         }),
                         writable: true,
+                        readable: true,
                         handshake_deadline: None,
                     }));
                     if let Some(ivl) = self.socket.options.handshake_ivl() {
@@ -413,11 +417,9 @@ impl Session {
             }
         }
         if let Link::Up(up) = &mut self.link {
-            if writable {
-                up.writable = true;
-            }
+            up.writable |= writable;
+            up.readable |= readable;
         }
-        let _ = readable;
         self.pump(ctx)
     }
 
@@ -495,6 +497,7 @@ impl Session {
         };
         let mut budget = READ_BUDGET;
         loop {
+            // Frames decoded earlier may wait for credit even when the socket has no new bytes.
             if !self.flow.deliver_pending() {
                 return Ok(()); // paused until the socket returns credit
             }
@@ -524,6 +527,9 @@ impl Session {
                 }
             }
             self.flow.flush_in();
+            if !up.readable {
+                return Ok(());
+            }
             if budget == 0 {
                 // Let other connections run; come back through the mailbox.
                 ctx.mailbox.post(IoCommand::Wake(ctx.key));
@@ -546,6 +552,7 @@ impl Session {
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     self.rbuf.truncate(len);
+                    up.readable = false;
                     return Ok(());
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => self.rbuf.truncate(len),

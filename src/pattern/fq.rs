@@ -37,7 +37,10 @@ impl FairQueue {
     }
 
     /// Receives one frame and the pipe it came from.
-    pub(crate) fn recv(&mut self, pipes: &mut dyn Pipes) -> Result<(Msg, usize), Blocked<()>> {
+    pub(crate) fn recv<P: Pipes + ?Sized>(
+        &mut self,
+        pipes: &mut P,
+    ) -> Result<(Msg, usize), Blocked<()>> {
         if let Some(idx) = self.reading {
             // The rest of a message was published with its first frame.
             if let Read::Item(msg) = pipes.read(idx) {
@@ -51,7 +54,10 @@ impl FairQueue {
             pipes.dead(idx);
         }
         while !self.active.is_empty() {
-            let pos = self.current % self.active.len();
+            if self.current >= self.active.len() {
+                self.current = 0;
+            }
+            let pos = self.current;
             let idx = self.active[pos];
             match pipes.read(idx) {
                 Read::Item(msg) => {

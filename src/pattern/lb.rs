@@ -51,9 +51,9 @@ impl LoadBalancer {
     }
 
     /// Sends one frame to the pipe whose turn it is; returns the pipe used.
-    pub(crate) fn send(
+    pub(crate) fn send<P: Pipes + ?Sized>(
         &mut self,
-        pipes: &mut dyn Pipes,
+        pipes: &mut P,
         msg: Msg,
     ) -> Result<Option<usize>, Blocked<Msg>> {
         let more = msg.more();
@@ -88,7 +88,10 @@ impl LoadBalancer {
         }
         let mut msg = msg;
         while !self.active.is_empty() {
-            let pos = self.current % self.active.len();
+            if self.current >= self.active.len() {
+                self.current = 0;
+            }
+            let pos = self.current;
             let idx = self.active[pos];
             if !pipes.writable(idx) {
                 self.active.remove(pos);

@@ -40,8 +40,9 @@ pub(crate) enum Blocked<T> {
     Fail(Error),
 }
 
-/// The behaviour of one socket type.
-pub(crate) trait Pattern: Send {
+/// The behaviour of one socket type, over pipes of type `P` (the socket's table, or fakes in
+/// tests); generic so the per-message calls inline.
+pub(crate) trait Pattern<P: Pipes>: Send {
     /// A new pipe joined. Returns false to refuse it (e.g. PAIR already has its peer).
     fn attach(&mut self, idx: usize) -> bool;
     /// A pipe left.
@@ -49,9 +50,9 @@ pub(crate) trait Pattern: Send {
     /// Pipe `idx` may have become readable or writable.
     fn activate(&mut self, idx: usize);
     /// Sends one frame (the `more` flag says whether the message goes on).
-    fn send(&mut self, pipes: &mut dyn Pipes, msg: Msg) -> Result<(), Blocked<Msg>>;
+    fn send(&mut self, pipes: &mut P, msg: Msg) -> Result<(), Blocked<Msg>>;
     /// Receives one frame.
-    fn recv(&mut self, pipes: &mut dyn Pipes) -> Result<Msg, Blocked<()>>;
+    fn recv(&mut self, pipes: &mut P) -> Result<Msg, Blocked<()>>;
     /// Whether this pattern ever reads its pipes (if not, the socket watches them for close).
     fn reads(&self) -> bool {
         true
@@ -59,7 +60,7 @@ pub(crate) trait Pattern: Send {
 }
 
 /// The pattern for a socket type, or `None` if the type is not implemented yet.
-pub(crate) fn for_type(socket_type: SocketType) -> Option<Box<dyn Pattern>> {
+pub(crate) fn for_type<P: Pipes>(socket_type: SocketType) -> Option<Box<dyn Pattern<P>>> {
     Some(match socket_type {
         SocketType::Push => Box::new(Push::default()),
         SocketType::Pull => Box::new(Pull::default()),

@@ -10,7 +10,7 @@ pub(crate) struct Pair {
     peer: Option<usize>,
 }
 
-impl Pattern for Pair {
+impl<P: Pipes> Pattern<P> for Pair {
     fn attach(&mut self, idx: usize) -> bool {
         if self.peer.is_some() {
             return false;
@@ -27,7 +27,7 @@ impl Pattern for Pair {
 
     fn activate(&mut self, _idx: usize) {}
 
-    fn send(&mut self, pipes: &mut dyn Pipes, msg: Msg) -> Result<(), Blocked<Msg>> {
+    fn send(&mut self, pipes: &mut P, msg: Msg) -> Result<(), Blocked<Msg>> {
         let Some(idx) = self.peer else {
             return Err(Blocked::Again(msg));
         };
@@ -48,7 +48,7 @@ impl Pattern for Pair {
         }
     }
 
-    fn recv(&mut self, pipes: &mut dyn Pipes) -> Result<Msg, Blocked<()>> {
+    fn recv(&mut self, pipes: &mut P) -> Result<Msg, Blocked<()>> {
         let Some(idx) = self.peer else {
             return Err(Blocked::Again(()));
         };

@@ -10,7 +10,7 @@ pub(crate) struct Push {
     lb: LoadBalancer,
 }
 
-impl Pattern for Push {
+impl<P: Pipes> Pattern<P> for Push {
     fn attach(&mut self, idx: usize) -> bool {
         self.lb.attach(idx);
         true
@@ -21,10 +21,10 @@ impl Pattern for Push {
     fn activate(&mut self, idx: usize) {
         self.lb.activate(idx);
     }
-    fn send(&mut self, pipes: &mut dyn Pipes, msg: Msg) -> Result<(), Blocked<Msg>> {
+    fn send(&mut self, pipes: &mut P, msg: Msg) -> Result<(), Blocked<Msg>> {
         self.lb.send(pipes, msg).map(|_| ())
     }
-    fn recv(&mut self, _pipes: &mut dyn Pipes) -> Result<Msg, Blocked<()>> {
+    fn recv(&mut self, _pipes: &mut P) -> Result<Msg, Blocked<()>> {
         Err(Blocked::Fail(Error::WrongState(
             "PUSH sockets cannot receive",
         )))
@@ -40,7 +40,7 @@ pub(crate) struct Pull {
     fq: FairQueue,
 }
 
-impl Pattern for Pull {
+impl<P: Pipes> Pattern<P> for Pull {
     fn attach(&mut self, idx: usize) -> bool {
         self.fq.attach(idx);
         true
@@ -51,10 +51,10 @@ impl Pattern for Pull {
     fn activate(&mut self, idx: usize) {
         self.fq.activate(idx);
     }
-    fn send(&mut self, _pipes: &mut dyn Pipes, _msg: Msg) -> Result<(), Blocked<Msg>> {
+    fn send(&mut self, _pipes: &mut P, _msg: Msg) -> Result<(), Blocked<Msg>> {
         Err(Blocked::Fail(Error::WrongState("PULL sockets cannot send")))
     }
-    fn recv(&mut self, pipes: &mut dyn Pipes) -> Result<Msg, Blocked<()>> {
+    fn recv(&mut self, pipes: &mut P) -> Result<Msg, Blocked<()>> {
         self.fq.recv(pipes).map(|(m, _)| m)
     }
 }

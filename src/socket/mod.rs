@@ -58,7 +58,7 @@ struct Core {
     ctx: Arc<CtxInner>,
     mailbox: Arc<SocketMailbox>,
     options: Options,
-    pattern: Box<dyn Pattern>,
+    pattern: Box<dyn Pattern<PipeTable>>,
     pipes: PipeTable,
     commands: VecDeque<SocketCommand>,
     endpoints: Vec<EndpointRecord>,

@@ -30,13 +30,19 @@ enum DecodeState {
 #[derive(Debug)]
 pub(crate) struct Decoder {
     max_msg_size: Option<u64>,
+    /// Bodies up to this size take the fast path (inline, and within `max_msg_size`).
+    inline_limit: usize,
     state: DecodeState,
 }
 
 impl Decoder {
     pub(crate) fn new(max_msg_size: Option<u64>) -> Decoder {
+        let inline_limit = max_msg_size.map_or(INLINE_CAPACITY, |max| {
+            (max.min(INLINE_CAPACITY as u64)) as usize
+        });
         Decoder {
             max_msg_size,
+            inline_limit,
             state: DecodeState::Header,
         }
     }
@@ -50,8 +56,19 @@ impl Decoder {
     }
 
     /// Takes the next whole frame off the front of `buf`, if it is all there.
+    #[inline]
     pub(crate) fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<RawFrame>, ProtocolError> {
         if let DecodeState::Header = self.state {
+            // Fast path: a small data frame that is all there, taken in one step.
+            if buf.len() >= 2 && buf[0] & !MORE == 0 {
+                let size = buf[1] as usize;
+                if size <= self.inline_limit && buf.len() >= 2 + size {
+                    let mut msg = Msg::copy_from_slice(&buf[2..2 + size]);
+                    msg.set_more(buf[0] & MORE != 0);
+                    buf.advance(2 + size);
+                    return Ok(Some(RawFrame::Data(msg)));
+                }
+            }
             let Some(&flags) = buf.first() else {
                 return Ok(None);
             };
