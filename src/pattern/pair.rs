@@ -71,6 +71,7 @@ mod tests {
     #[test]
     fn one_peer_only_and_both_directions() {
         let mut pair = Pair::default();
+        let pair: &mut dyn Pattern<FakePipes> = &mut pair;
         assert!(pair.attach(0));
         assert!(!pair.attach(1));
         let mut pipes = FakePipes::with(1, 1);
