@@ -15,6 +15,10 @@ pub(crate) const INLINE_CAPACITY: usize = 64;
 pub(crate) mod flags {
     /// More frames of the same message follow.
     pub const MORE: u8 = 0x01;
+    /// A subscription (`0x01 topic`) that goes to ZMTP 3.1 peers as a SUBSCRIBE command.
+    pub const SUBSCRIBE: u8 = 0x10;
+    /// An unsubscription (`0x00 topic`) that goes to ZMTP 3.1 peers as a CANCEL command.
+    pub const CANCEL: u8 = 0x20;
 }
 
 #[derive(Clone)]
@@ -113,6 +117,28 @@ impl Msg {
             self.flags |= flags::MORE;
         } else {
             self.flags &= !flags::MORE;
+        }
+    }
+
+    /// Marks a `0x01 topic` / `0x00 topic` message as a subscription change, so the engine
+    /// sends it to a ZMTP 3.1 peer as a SUBSCRIBE / CANCEL command.
+    pub(crate) fn mark_subscription(&mut self, subscribe: bool) {
+        self.flags |= if subscribe {
+            flags::SUBSCRIBE
+        } else {
+            flags::CANCEL
+        };
+    }
+
+    /// `Some(true)` for a marked subscription, `Some(false)` for a marked cancel.
+    #[inline]
+    pub(crate) fn subscription(&self) -> Option<bool> {
+        if self.flags & flags::SUBSCRIBE != 0 {
+            Some(true)
+        } else if self.flags & flags::CANCEL != 0 {
+            Some(false)
+        } else {
+            None
         }
     }
 

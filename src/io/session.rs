@@ -522,7 +522,18 @@ impl Session {
                             ctx.key,
                         );
                     }
-                    Ok(Some(Input::Subscribe(_))) | Ok(Some(Input::Cancel(_))) => {}
+                    Ok(Some(Input::Subscribe(topic))) => {
+                        if !self.flow.deliver(subscription_msg(1, &topic)) {
+                            self.flow.flush_in();
+                            return Ok(());
+                        }
+                    }
+                    Ok(Some(Input::Cancel(topic))) => {
+                        if !self.flow.deliver(subscription_msg(0, &topic)) {
+                            self.flow.flush_in();
+                            return Ok(());
+                        }
+                    }
                     Err(e) => return Err(Down::Protocol(e)),
                 }
             }
@@ -603,6 +614,15 @@ impl Session {
     }
 }
 
+/// A subscription command in the message form of RFC 29 (`0x01 topic` / `0x00 topic`), as
+/// the publishing patterns read it.
+fn subscription_msg(kind: u8, topic: &[u8]) -> Msg {
+    let mut body = Vec::with_capacity(1 + topic.len());
+    body.push(kind);
+    body.extend_from_slice(topic);
+    Msg::from(body)
+}
+
 impl Flow {
     /// Creates the pipe once the handshake is done (accepted peers, or IMMEDIATE connecters)
     /// and hands the socket its ends.
@@ -614,7 +634,11 @@ impl Flow {
         mailbox: &Arc<IoMailbox>,
         key: Key,
     ) {
-        if self.pipe.is_some() {
+        if let Some((id, _)) = &self.pipe {
+            // The pipe outlives connections: tell the socket who is on the other end now.
+            socket
+                .mailbox
+                .post(SocketCommand::PeerReady { id: *id, peer });
             return;
         }
         let id = socket.mailbox.next_pipe_id();
@@ -682,7 +706,10 @@ impl Flow {
                         continue;
                     }
                     self.out_in_message = msg.more();
-                    conn.send(&msg);
+                    match msg.subscription() {
+                        Some(subscribe) => conn.send_subscription(subscribe, &msg),
+                        None => conn.send(&msg),
+                    }
                 }
                 Read::Empty => {
                     if stopping && !self.out_in_message {

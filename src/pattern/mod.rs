@@ -16,6 +16,7 @@ use crate::error::Error;
 use crate::msg::Msg;
 use crate::pipe::{Read, WriteError};
 use crate::socket_type::SocketType;
+use crate::zmtp::PeerInfo;
 
 /// What a pattern may do with the socket's pipes, by index.
 pub(crate) trait Pipes {
@@ -43,8 +44,11 @@ pub(crate) enum Blocked<T> {
 /// The behaviour of one socket type, over pipes of type `P` (the socket's table, or fakes in
 /// tests); generic so the per-message calls inline.
 pub(crate) trait Pattern<P: Pipes>: Send {
-    /// A new pipe joined. Returns false to refuse it (e.g. PAIR already has its peer).
-    fn attach(&mut self, idx: usize) -> bool;
+    /// A new pipe joined; `peer` is what its handshake said, or `None` for a connect whose
+    /// connection is not made yet. Returns false to refuse it (e.g. PAIR has its peer).
+    fn attach(&mut self, idx: usize, peer: Option<&PeerInfo>) -> bool;
+    /// A pipe attached before its connection now has a (new) peer.
+    fn peer_ready(&mut self, _idx: usize, _peer: &PeerInfo) {}
     /// A pipe left.
     fn detach(&mut self, idx: usize);
     /// Pipe `idx` may have become readable or writable.

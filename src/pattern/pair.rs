@@ -3,6 +3,7 @@
 use super::{Blocked, Pattern, Pipes};
 use crate::msg::Msg;
 use crate::pipe::{Read, WriteError};
+use crate::zmtp::PeerInfo;
 
 /// PAIR socket logic.
 #[derive(Debug, Default)]
@@ -11,7 +12,7 @@ pub(crate) struct Pair {
 }
 
 impl<P: Pipes> Pattern<P> for Pair {
-    fn attach(&mut self, idx: usize) -> bool {
+    fn attach(&mut self, idx: usize, _peer: Option<&PeerInfo>) -> bool {
         if self.peer.is_some() {
             return false;
         }
@@ -72,8 +73,8 @@ mod tests {
     fn one_peer_only_and_both_directions() {
         let mut pair = Pair::default();
         let pair: &mut dyn Pattern<FakePipes> = &mut pair;
-        assert!(pair.attach(0));
-        assert!(!pair.attach(1));
+        assert!(pair.attach(0, None));
+        assert!(!pair.attach(1, None));
         let mut pipes = FakePipes::with(1, 1);
         pair.send(&mut pipes, Msg::from("a")).unwrap();
         assert_eq!(pipes.pipes[0].outbound, vec![Msg::from("a")]);
@@ -81,6 +82,6 @@ mod tests {
         assert_eq!(pair.recv(&mut pipes).unwrap(), "r");
         assert!(matches!(pair.recv(&mut pipes), Err(Blocked::Again(()))));
         pair.detach(0);
-        assert!(pair.attach(1));
+        assert!(pair.attach(1, None));
     }
 }

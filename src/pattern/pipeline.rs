@@ -3,6 +3,7 @@
 use super::{Blocked, FairQueue, LoadBalancer, Pattern, Pipes};
 use crate::error::Error;
 use crate::msg::Msg;
+use crate::zmtp::PeerInfo;
 
 /// PUSH: distributes whole messages round robin over every peer.
 #[derive(Debug, Default)]
@@ -11,7 +12,7 @@ pub(crate) struct Push {
 }
 
 impl<P: Pipes> Pattern<P> for Push {
-    fn attach(&mut self, idx: usize) -> bool {
+    fn attach(&mut self, idx: usize, _peer: Option<&PeerInfo>) -> bool {
         self.lb.attach(idx);
         true
     }
@@ -41,7 +42,7 @@ pub(crate) struct Pull {
 }
 
 impl<P: Pipes> Pattern<P> for Pull {
-    fn attach(&mut self, idx: usize) -> bool {
+    fn attach(&mut self, idx: usize, _peer: Option<&PeerInfo>) -> bool {
         self.fq.attach(idx);
         true
     }

@@ -22,6 +22,8 @@ pub(crate) enum SocketCommand {
     },
     /// Pipe `id` may have become readable or writable (or closed).
     Wake(u64),
+    /// The pipe `id`, made before its connection, has completed a handshake with `peer`.
+    PeerReady { id: u64, peer: PeerInfo },
 }
 
 /// The queue plus a condition variable for a socket blocked in `send`/`recv`.

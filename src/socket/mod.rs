@@ -460,10 +460,14 @@ impl Core {
         let idx = self.pipes.insert(PipeSlot {
             id,
             ends,
-            peer,
+            peer: None,
             endpoint_id,
         });
-        if !self.pattern.attach(idx) {
+        let refused = !self.pattern.attach(idx, peer.as_ref());
+        if let Some(slot) = self.pipes.get_mut(idx) {
+            slot.peer = peer;
+        }
+        if refused {
             // Refused (e.g. PAIR already has its peer): dropping the ends tells the other side.
             self.pipes.remove(idx);
         }
@@ -479,6 +483,14 @@ impl Core {
                     peer,
                     endpoint_id,
                 } => self.attach(id, ends, Some(peer), endpoint_id),
+                SocketCommand::PeerReady { id, peer } => {
+                    if let Some(idx) = self.pipes.index_of(id) {
+                        self.pattern.peer_ready(idx, &peer);
+                        if let Some(slot) = self.pipes.get_mut(idx) {
+                            slot.peer = Some(peer);
+                        }
+                    }
+                }
                 SocketCommand::Wake(id) => {
                     let Some(idx) = self.pipes.index_of(id) else {
                         continue;

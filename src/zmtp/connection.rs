@@ -36,7 +36,6 @@ pub(crate) struct PeerInfo {
 
 /// An event coming out of the received bytes.
 #[derive(Debug)]
-#[allow(dead_code)] // subscription topics are consumed by the publish-subscribe patterns
 pub(crate) enum Input {
     /// The handshake completed; the connection may now carry messages.
     Ready(PeerInfo),
@@ -52,7 +51,7 @@ pub(crate) enum Input {
 enum State {
     Greeting,
     Handshake { minor: u8 },
-    Active,
+    Active { minor: u8 },
     Failed(ProtocolError),
 }
 
@@ -90,7 +89,20 @@ impl Connection {
 
     /// Whether the handshake has completed.
     pub(crate) fn is_active(&self) -> bool {
-        matches!(self.state, State::Active)
+        matches!(self.state, State::Active { .. })
+    }
+
+    /// Queues a subscription change: a SUBSCRIBE / CANCEL command to a ZMTP 3.1 peer, a
+    /// `0x01 topic` / `0x00 topic` message to a 3.0 peer (RFC 29 / RFC 37).
+    pub(crate) fn send_subscription(&mut self, subscribe: bool, msg: &Msg) {
+        match self.state {
+            State::Active { minor } if minor >= 1 => {
+                let name = if subscribe { "SUBSCRIBE" } else { "CANCEL" };
+                let topic = msg.get(1..).unwrap_or_default();
+                self.out.push_command(&Command::encode(name, topic));
+            }
+            _ => self.out.push_frame(msg),
+        }
     }
 
     /// Queues one data frame for sending. Only valid once active.
@@ -125,7 +137,7 @@ impl Connection {
         loop {
             match self.state {
                 State::Failed(ref e) => return Err(e.clone()),
-                State::Active => {
+                State::Active { .. } => {
                     let Some(frame) = self.decoder.decode(buf)? else {
                         return Ok(None);
                     };
@@ -167,7 +179,7 @@ impl Connection {
                     match Command::parse(body)? {
                         Command::Ready(properties) => {
                             let peer = self.check_peer(properties, minor)?;
-                            self.state = State::Active;
+                            self.state = State::Active { minor };
                             return Ok(Some(Input::Ready(peer)));
                         }
                         Command::Error(reason) => return Err(ProtocolError::PeerError(reason)),
