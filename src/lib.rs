@@ -22,3 +22,18 @@ pub use options::DEFAULT_LINGER_MS;
 pub use socket::{Socket, DONTWAIT, SNDMORE};
 pub use socket_type::{SocketType, UnknownSocketType};
 pub use zmtp::ProtocolError;
+
+/// A socket may move to another thread but never be shared between two:
+///
+/// ```
+/// fn assert_send<T: Send>() {}
+/// assert_send::<zerosock::Socket>();
+/// assert_send::<zerosock::Context>();
+/// ```
+///
+/// ```compile_fail
+/// fn assert_sync<T: Sync>() {}
+/// assert_sync::<zerosock::Socket>();
+/// ```
+#[doc(hidden)]
+pub mod thread_safety {}
