@@ -26,6 +26,8 @@ use std::time::{Duration, Instant};
 
 /// Read in chunks of this size (more when a large frame is arriving).
 const READ_CHUNK: usize = 64 * 1024;
+/// A frame's body is given at most this much buffer before its bytes arrive.
+const PREALLOC_MAX: usize = 1024 * 1024;
 /// Stop pulling messages into the output batch beyond this many bytes.
 const WRITE_BATCH: usize = 256 * 1024;
 /// Bytes read per readiness event before yielding to other connections.
@@ -546,11 +548,12 @@ impl Session {
                 ctx.mailbox.post(IoCommand::Wake(ctx.key));
                 return Ok(());
             }
-            // Grow by what the current frame needs, but never by more than what has arrived:
-            // memory follows received bytes, not announced sizes.
+            // Grow by what the current frame needs: at once up to PREALLOC_MAX (so ordinary
+            // large bodies are read straight into one buffer of their size), beyond that never
+            // by more than what has arrived: memory follows received bytes, not announced sizes.
             let len = self.rbuf.len();
             let need = up.conn.wants().saturating_sub(len);
-            let chunk = need.clamp(READ_CHUNK, READ_CHUNK.max(len));
+            let chunk = need.clamp(READ_CHUNK, PREALLOC_MAX.max(len));
             self.rbuf.resize(len + chunk, 0);
             match up.stream.read(&mut self.rbuf[len..]) {
                 Ok(0) => {
