@@ -11,6 +11,9 @@ pub(crate) struct FairQueue {
     current: usize,
     /// The pipe whose message we are in the middle of.
     reading: Option<usize>,
+    /// That pipe was removed mid-message: the next frame returned is an empty last frame,
+    /// so the caller never sees the frames of another message appended to a torn one.
+    torn: Option<usize>,
 }
 
 impl FairQueue {
@@ -27,6 +30,7 @@ impl FairQueue {
         }
         if self.reading == Some(idx) {
             self.reading = None;
+            self.torn = Some(idx);
         }
     }
 
@@ -41,6 +45,9 @@ impl FairQueue {
         &mut self,
         pipes: &mut P,
     ) -> Result<(Msg, usize), Blocked<()>> {
+        if let Some(idx) = self.torn.take() {
+            return Ok((Msg::new(), idx));
+        }
         if let Some(idx) = self.reading {
             // The rest of a message was published with its first frame.
             if let Read::Item(msg) = pipes.read(idx) {
@@ -52,6 +59,7 @@ impl FairQueue {
             }
             self.reading = None;
             pipes.dead(idx);
+            return Ok((Msg::new(), idx));
         }
         while !self.active.is_empty() {
             if self.current >= self.active.len() {
@@ -116,5 +124,20 @@ mod tests {
         fq.activate(1);
         assert!(fq.recv(&mut pipes).is_err());
         assert_eq!(pipes.dead, vec![1]);
+    }
+
+    #[test]
+    fn a_pipe_removed_mid_message_ends_that_message() {
+        let mut pipes = FakePipes::with(2, 10);
+        pipes.push_in(0, &[b"a1", b"a2", b"a3"]);
+        pipes.push_in(1, &[b"b1"]);
+        let mut fq = FairQueue::default();
+        fq.attach(0);
+        fq.attach(1);
+        assert_eq!(fq.recv(&mut pipes).unwrap().0, "a1");
+        fq.detach(0);
+        let (end, _) = fq.recv(&mut pipes).unwrap();
+        assert!(end.is_empty() && !end.more());
+        assert_eq!(fq.recv(&mut pipes).unwrap(), (Msg::from("b1"), 1));
     }
 }

@@ -1,19 +1,32 @@
 //! Socket-type logic: which pipe a message goes to, which pipe the next one comes from.
 //! Patterns see pipes only through the small [`Pipes`] trait, so they are tested against
 //! fake pipes, without threads or I/O.
+//!
+//! Building blocks: [`LoadBalancer`] (round robin out), [`FairQueue`] (round robin in),
+//! [`Dist`] (fan-out to a matching set) and [`Trie`] (subscription prefixes). The socket
+//! types compose them: `pipeline` (PUSH/PULL), `pair`, `req`, `rep`, `dealer`, `router`,
+//! `xpub` (PUB/XPUB) and `sub` (SUB/XSUB).
 
+mod dealer;
+mod dist;
 mod fq;
 mod lb;
 mod pair;
 mod pipeline;
+mod rep;
+mod req;
+mod router;
+mod sub;
+mod trie;
+mod xpub;
 
+pub(crate) use dist::Dist;
 pub(crate) use fq::FairQueue;
 pub(crate) use lb::LoadBalancer;
-pub(crate) use pair::Pair;
-pub(crate) use pipeline::{Pull, Push};
+pub(crate) use trie::Trie;
 
 use crate::error::Error;
-use crate::msg::Msg;
+use crate::msg::{Msg, INLINE_CAPACITY};
 use crate::pipe::{Read, WriteError};
 use crate::socket_type::SocketType;
 use crate::zmtp::PeerInfo;
@@ -22,6 +35,9 @@ use crate::zmtp::PeerInfo;
 pub(crate) trait Pipes {
     /// Whether a new message may be written to pipe `idx` now (marks it waiting if not).
     fn writable(&mut self, idx: usize) -> bool;
+    /// Whether the reader of pipe `idx` is gone. Only asked between messages (when no
+    /// message to `idx` is half written).
+    fn closed(&mut self, idx: usize) -> bool;
     /// Writes one frame.
     fn write(&mut self, idx: usize, msg: Msg) -> Result<(), WriteError<Msg>>;
     /// Publishes what was written to pipe `idx`.
@@ -41,18 +57,75 @@ pub(crate) enum Blocked<T> {
     Fail(Error),
 }
 
+/// A socket option that belongs to the socket type's logic (libzmq names).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum PatternOption<'a> {
+    Subscribe(&'a [u8]),
+    Unsubscribe(&'a [u8]),
+    ReqRelaxed(bool),
+    ReqCorrelate(bool),
+    RouterMandatory(bool),
+    RouterHandover(bool),
+    ProbeRouter(bool),
+    ConnectRoutingId(&'a [u8]),
+    XpubVerbose(bool),
+    XpubVerboser(bool),
+    XpubNodrop(bool),
+    XpubManual(bool),
+    XpubWelcomeMsg(&'a [u8]),
+    InvertMatching(bool),
+}
+
+impl PatternOption<'_> {
+    /// The libzmq name of the option.
+    pub(crate) fn name(&self) -> &'static str {
+        match self {
+            PatternOption::Subscribe(_) => "SUBSCRIBE",
+            PatternOption::Unsubscribe(_) => "UNSUBSCRIBE",
+            PatternOption::ReqRelaxed(_) => "REQ_RELAXED",
+            PatternOption::ReqCorrelate(_) => "REQ_CORRELATE",
+            PatternOption::RouterMandatory(_) => "ROUTER_MANDATORY",
+            PatternOption::RouterHandover(_) => "ROUTER_HANDOVER",
+            PatternOption::ProbeRouter(_) => "PROBE_ROUTER",
+            PatternOption::ConnectRoutingId(_) => "CONNECT_ROUTING_ID",
+            PatternOption::XpubVerbose(_) => "XPUB_VERBOSE",
+            PatternOption::XpubVerboser(_) => "XPUB_VERBOSER",
+            PatternOption::XpubNodrop(_) => "XPUB_NODROP",
+            PatternOption::XpubManual(_) => "XPUB_MANUAL",
+            PatternOption::XpubWelcomeMsg(_) => "XPUB_WELCOME_MSG",
+            PatternOption::InvertMatching(_) => "INVERT_MATCHING",
+        }
+    }
+
+    /// The error for an option this socket type does not have (libzmq's `EINVAL`).
+    pub(crate) fn unsupported(&self) -> Error {
+        Error::InvalidOption {
+            option: self.name(),
+            reason: "not supported by this socket type",
+        }
+    }
+}
+
 /// The behaviour of one socket type, over pipes of type `P` (the socket's table, or fakes in
 /// tests); generic so the per-message calls inline.
 pub(crate) trait Pattern<P: Pipes>: Send {
     /// A new pipe joined; `peer` is what its handshake said, or `None` for a connect whose
-    /// connection is not made yet. Returns false to refuse it (e.g. PAIR has its peer).
-    fn attach(&mut self, idx: usize, peer: Option<&PeerInfo>) -> bool;
-    /// A pipe attached before its connection now has a (new) peer.
-    fn peer_ready(&mut self, _idx: usize, _peer: &PeerInfo) {}
-    /// A pipe left.
+    /// connection is not made yet; `connected` says the pipe comes from our own `connect`.
+    /// Returns false to refuse it (e.g. PAIR has its peer).
+    fn attach(
+        &mut self,
+        pipes: &mut P,
+        idx: usize,
+        peer: Option<&PeerInfo>,
+        connected: bool,
+    ) -> bool;
+    /// A pipe that outlives its connections completed a handshake with `peer` (the first
+    /// one, or again after a reconnect: libzmq's "hiccup").
+    fn peer_ready(&mut self, _pipes: &mut P, _idx: usize, _peer: &PeerInfo) {}
+    /// A pipe left; its index may be reused by a later attach.
     fn detach(&mut self, idx: usize);
-    /// Pipe `idx` may have become readable or writable.
-    fn activate(&mut self, idx: usize);
+    /// Pipe `idx` may have become readable or writable (or closed).
+    fn activate(&mut self, pipes: &mut P, idx: usize);
     /// Sends one frame (the `more` flag says whether the message goes on).
     fn send(&mut self, pipes: &mut P, msg: Msg) -> Result<(), Blocked<Msg>>;
     /// Receives one frame.
@@ -61,16 +134,64 @@ pub(crate) trait Pattern<P: Pipes>: Send {
     fn reads(&self) -> bool {
         true
     }
+    /// Sets an option of the socket type's logic.
+    fn set_option(&mut self, _pipes: &mut P, option: PatternOption<'_>) -> Result<(), Error> {
+        Err(option.unsupported())
+    }
 }
 
 /// The pattern for a socket type, or `None` if the type is not implemented yet.
 pub(crate) fn for_type<P: Pipes>(socket_type: SocketType) -> Option<Box<dyn Pattern<P>>> {
     Some(match socket_type {
-        SocketType::Push => Box::new(Push::default()),
-        SocketType::Pull => Box::new(Pull::default()),
-        SocketType::Pair => Box::new(Pair::default()),
-        _ => return None,
+        SocketType::Push => Box::new(pipeline::Push::default()),
+        SocketType::Pull => Box::new(pipeline::Pull::default()),
+        SocketType::Pair => Box::new(pair::Pair::default()),
+        SocketType::Req => Box::new(req::Req::new()),
+        SocketType::Rep => Box::new(rep::Rep::default()),
+        SocketType::Dealer => Box::new(dealer::Dealer::default()),
+        SocketType::Router => Box::new(router::Router::new()),
+        SocketType::Pub => Box::new(xpub::XPub::new(false)),
+        SocketType::XPub => Box::new(xpub::XPub::new(true)),
+        SocketType::Sub => Box::new(sub::Sub::new(true)),
+        SocketType::XSub => Box::new(sub::Sub::new(false)),
     })
+}
+
+/// A frame holding `prefix` followed by `rest`; no heap allocation when it fits inline.
+pub(crate) fn prefixed(prefix: u8, rest: &[u8]) -> Msg {
+    if rest.len() < INLINE_CAPACITY {
+        let mut buf = [0u8; INLINE_CAPACITY];
+        buf[0] = prefix;
+        buf[1..=rest.len()].copy_from_slice(rest);
+        Msg::copy_from_slice(&buf[..=rest.len()])
+    } else {
+        let mut body = Vec::with_capacity(rest.len() + 1);
+        body.push(prefix);
+        body.extend_from_slice(rest);
+        Msg::from(body)
+    }
+}
+
+/// A random 32-bit number (from the standard library's per-process hash keys), for starting
+/// values that must differ between sockets and runs, as libzmq's `generate_random`.
+pub(crate) fn random_u32() -> u32 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(0),
+    );
+    h.finish() as u32
+}
+
+/// Grows a per-pipe table so that `idx` is a valid index.
+pub(crate) fn slot<T: Default>(table: &mut Vec<T>, idx: usize) -> &mut T {
+    if table.len() <= idx {
+        table.resize_with(idx + 1, T::default);
+    }
+    &mut table[idx]
 }
 
 #[cfg(test)]
@@ -83,8 +204,33 @@ pub(crate) mod fake {
     pub(crate) struct FakePipe {
         pub(crate) inbound: VecDeque<Msg>,
         pub(crate) outbound: Vec<Msg>,
+        /// Whole messages the pipe holds before it is full (0: no limit).
         pub(crate) capacity: usize,
         pub(crate) closed: bool,
+        pub(crate) flushes: usize,
+    }
+
+    impl FakePipe {
+        fn complete(&self) -> usize {
+            self.outbound.iter().filter(|m| !m.more()).count()
+        }
+
+        fn in_message(&self) -> bool {
+            self.outbound.last().is_some_and(|m| m.more())
+        }
+
+        /// The whole messages written so far, as frames of bytes.
+        pub(crate) fn messages(&self) -> Vec<Vec<Vec<u8>>> {
+            let mut out = Vec::new();
+            let mut cur = Vec::new();
+            for m in &self.outbound {
+                cur.push(m.to_vec());
+                if !m.more() {
+                    out.push(std::mem::take(&mut cur));
+                }
+            }
+            out
+        }
     }
 
     #[derive(Default)]
@@ -105,21 +251,39 @@ pub(crate) mod fake {
                 dead: Vec::new(),
             }
         }
+
+        /// Queues a whole message for the pattern to read from pipe `idx`.
+        pub(crate) fn push_in(&mut self, idx: usize, frames: &[&[u8]]) {
+            for (i, f) in frames.iter().enumerate() {
+                let mut m = Msg::copy_from_slice(f);
+                m.set_more(i + 1 < frames.len());
+                self.pipes[idx].inbound.push_back(m);
+            }
+        }
     }
 
     impl Pipes for FakePipes {
         fn writable(&mut self, idx: usize) -> bool {
             let p = &self.pipes[idx];
-            !p.closed && p.outbound.iter().filter(|m| !m.more()).count() < p.capacity
+            !p.closed && (p.capacity == 0 || p.complete() < p.capacity)
+        }
+        fn closed(&mut self, idx: usize) -> bool {
+            self.pipes[idx].closed
         }
         fn write(&mut self, idx: usize, msg: Msg) -> Result<(), WriteError<Msg>> {
-            if self.pipes[idx].closed {
+            let p = &mut self.pipes[idx];
+            if p.closed {
                 return Err(WriteError::Closed(msg));
             }
-            self.pipes[idx].outbound.push(msg);
+            if !p.in_message() && p.capacity != 0 && p.complete() >= p.capacity {
+                return Err(WriteError::Full(msg));
+            }
+            p.outbound.push(msg);
             Ok(())
         }
-        fn flush(&mut self, _idx: usize) {}
+        fn flush(&mut self, idx: usize) {
+            self.pipes[idx].flushes += 1;
+        }
         fn read(&mut self, idx: usize) -> Read<Msg> {
             let p = &mut self.pipes[idx];
             match p.inbound.pop_front() {
@@ -129,7 +293,54 @@ pub(crate) mod fake {
             }
         }
         fn dead(&mut self, idx: usize) {
-            self.dead.push(idx);
+            if !self.dead.contains(&idx) {
+                self.dead.push(idx);
+            }
         }
+    }
+
+    /// Queues a whole message on pipe `idx` and wakes the pattern for it, as a real pipe
+    /// does when its reader slept.
+    pub(crate) fn deliver<P: Pattern<FakePipes> + ?Sized>(
+        pattern: &mut P,
+        pipes: &mut FakePipes,
+        idx: usize,
+        frames: &[&[u8]],
+    ) {
+        pipes.push_in(idx, frames);
+        pattern.activate(pipes, idx);
+    }
+
+    /// Reads whole messages from a pattern until it has none.
+    pub(crate) fn recv_all<P: Pattern<FakePipes> + ?Sized>(
+        pattern: &mut P,
+        pipes: &mut FakePipes,
+    ) -> Vec<Vec<Vec<u8>>> {
+        let mut out = Vec::new();
+        while let Ok(first) = pattern.recv(pipes) {
+            let mut msg = vec![first.to_vec()];
+            let mut more = first.more();
+            while more {
+                let m = pattern.recv(pipes).expect("rest of a message");
+                more = m.more();
+                msg.push(m.to_vec());
+            }
+            out.push(msg);
+        }
+        out
+    }
+
+    /// Sends a whole message through a pattern.
+    pub(crate) fn send_msg<P: Pattern<FakePipes> + ?Sized>(
+        pattern: &mut P,
+        pipes: &mut FakePipes,
+        frames: &[&[u8]],
+    ) -> Result<(), Blocked<Msg>> {
+        for (i, f) in frames.iter().enumerate() {
+            let mut m = Msg::copy_from_slice(f);
+            m.set_more(i + 1 < frames.len());
+            pattern.send(pipes, m)?;
+        }
+        Ok(())
     }
 }

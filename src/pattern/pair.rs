@@ -12,7 +12,13 @@ pub(crate) struct Pair {
 }
 
 impl<P: Pipes> Pattern<P> for Pair {
-    fn attach(&mut self, idx: usize, _peer: Option<&PeerInfo>) -> bool {
+    fn attach(
+        &mut self,
+        _pipes: &mut P,
+        idx: usize,
+        _peer: Option<&PeerInfo>,
+        _connected: bool,
+    ) -> bool {
         if self.peer.is_some() {
             return false;
         }
@@ -26,7 +32,7 @@ impl<P: Pipes> Pattern<P> for Pair {
         }
     }
 
-    fn activate(&mut self, _idx: usize) {}
+    fn activate(&mut self, _pipes: &mut P, _idx: usize) {}
 
     fn send(&mut self, pipes: &mut P, msg: Msg) -> Result<(), Blocked<Msg>> {
         let Some(idx) = self.peer else {
@@ -73,15 +79,15 @@ mod tests {
     fn one_peer_only_and_both_directions() {
         let mut pair = Pair::default();
         let pair: &mut dyn Pattern<FakePipes> = &mut pair;
-        assert!(pair.attach(0, None));
-        assert!(!pair.attach(1, None));
-        let mut pipes = FakePipes::with(1, 1);
+        let mut pipes = FakePipes::with(2, 1);
+        assert!(pair.attach(&mut pipes, 0, None, true));
+        assert!(!pair.attach(&mut pipes, 1, None, false));
         pair.send(&mut pipes, Msg::from("a")).unwrap();
         assert_eq!(pipes.pipes[0].outbound, vec![Msg::from("a")]);
         pipes.pipes[0].inbound.push_back(Msg::from("r"));
         assert_eq!(pair.recv(&mut pipes).unwrap(), "r");
         assert!(matches!(pair.recv(&mut pipes), Err(Blocked::Again(()))));
         pair.detach(0);
-        assert!(pair.attach(1, None));
+        assert!(pair.attach(&mut pipes, 1, None, false));
     }
 }

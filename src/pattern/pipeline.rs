@@ -12,14 +12,20 @@ pub(crate) struct Push {
 }
 
 impl<P: Pipes> Pattern<P> for Push {
-    fn attach(&mut self, idx: usize, _peer: Option<&PeerInfo>) -> bool {
+    fn attach(
+        &mut self,
+        _pipes: &mut P,
+        idx: usize,
+        _peer: Option<&PeerInfo>,
+        _connected: bool,
+    ) -> bool {
         self.lb.attach(idx);
         true
     }
     fn detach(&mut self, idx: usize) {
         self.lb.detach(idx);
     }
-    fn activate(&mut self, idx: usize) {
+    fn activate(&mut self, _pipes: &mut P, idx: usize) {
         self.lb.activate(idx);
     }
     fn send(&mut self, pipes: &mut P, msg: Msg) -> Result<(), Blocked<Msg>> {
@@ -42,14 +48,20 @@ pub(crate) struct Pull {
 }
 
 impl<P: Pipes> Pattern<P> for Pull {
-    fn attach(&mut self, idx: usize, _peer: Option<&PeerInfo>) -> bool {
+    fn attach(
+        &mut self,
+        _pipes: &mut P,
+        idx: usize,
+        _peer: Option<&PeerInfo>,
+        _connected: bool,
+    ) -> bool {
         self.fq.attach(idx);
         true
     }
     fn detach(&mut self, idx: usize) {
         self.fq.detach(idx);
     }
-    fn activate(&mut self, idx: usize) {
+    fn activate(&mut self, _pipes: &mut P, idx: usize) {
         self.fq.activate(idx);
     }
     fn send(&mut self, _pipes: &mut P, _msg: Msg) -> Result<(), Blocked<Msg>> {

@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 use crate::io::{IoCommand, IoWake, SocketRef};
 use crate::msg::Msg;
 use crate::options::{millis, Options};
-use crate::pattern::{self, Blocked, Pattern};
+use crate::pattern::{self, Blocked, Pattern, PatternOption};
 use crate::pipe::{pipe_pair, PipeEnds, Read};
 use crate::socket_type::SocketType;
 use crate::transport::inproc::{Binder, LateSocketWake, Pending};
@@ -331,7 +331,7 @@ impl Core {
                 }),
                 wake_io.clone(),
             );
-            self.attach(id, mine, None, endpoint_id);
+            self.attach(id, mine, None, endpoint_id, true);
             Some((id, theirs, wake_io))
         };
         io.post(IoCommand::Connect {
@@ -378,7 +378,7 @@ impl Core {
                     endpoint_id: binder.endpoint_id,
                 });
                 drop(registry);
-                self.attach(my_id, mine, Some(binder.peer.clone()), endpoint_id);
+                self.attach(my_id, mine, Some(binder.peer.clone()), endpoint_id, true);
                 Some(binder.peer)
             }
             None => {
@@ -399,7 +399,7 @@ impl Core {
                     },
                 );
                 drop(registry);
-                self.attach(my_id, mine, None, endpoint_id);
+                self.attach(my_id, mine, None, endpoint_id, true);
                 None
             }
         };
@@ -452,7 +452,15 @@ impl Core {
 
     // ----- pipes and commands ---------------------------------------------------------
 
-    fn attach(&mut self, id: u64, mut ends: PipeEnds, peer: Option<PeerInfo>, endpoint_id: u64) {
+    /// Hands a new pipe to the pattern; `connected` says it comes from our own `connect`.
+    fn attach(
+        &mut self,
+        id: u64,
+        mut ends: PipeEnds,
+        peer: Option<PeerInfo>,
+        endpoint_id: u64,
+        connected: bool,
+    ) {
         if !self.pattern.reads() {
             // Put the unused inbound side to sleep, so its close wakes us.
             let _ = ends.inb.read();
@@ -463,7 +471,9 @@ impl Core {
             peer: None,
             endpoint_id,
         });
-        let refused = !self.pattern.attach(idx, peer.as_ref());
+        let refused = !self
+            .pattern
+            .attach(&mut self.pipes, idx, peer.as_ref(), connected);
         if let Some(slot) = self.pipes.get_mut(idx) {
             slot.peer = peer;
         }
@@ -471,6 +481,22 @@ impl Core {
             // Refused (e.g. PAIR already has its peer): dropping the ends tells the other side.
             self.pipes.remove(idx);
         }
+        if !self.pipes.dead.is_empty() {
+            self.reap();
+        }
+    }
+
+    /// Sets an option that belongs to the socket type's logic.
+    fn set_pattern_option(&mut self, option: PatternOption<'_>) -> Result<()> {
+        self.check_alive()?;
+        if self.mailbox.has_pending() {
+            self.process_commands();
+        }
+        let result = self.pattern.set_option(&mut self.pipes, option);
+        if !self.pipes.dead.is_empty() {
+            self.reap();
+        }
+        result
     }
 
     fn process_commands(&mut self) {
@@ -482,10 +508,17 @@ impl Core {
                     ends,
                     peer,
                     endpoint_id,
-                } => self.attach(id, ends, Some(peer), endpoint_id),
+                } => {
+                    // Pipes from sessions of our connects (IMMEDIATE) are ours too.
+                    let connected = self
+                        .endpoints
+                        .iter()
+                        .any(|e| e.id == endpoint_id && matches!(e.kind, EndpointKind::Connected));
+                    self.attach(id, ends, Some(peer), endpoint_id, connected)
+                }
                 SocketCommand::PeerReady { id, peer } => {
                     if let Some(idx) = self.pipes.index_of(id) {
-                        self.pattern.peer_ready(idx, &peer);
+                        self.pattern.peer_ready(&mut self.pipes, idx, &peer);
                         if let Some(slot) = self.pipes.get_mut(idx) {
                             slot.peer = Some(peer);
                         }
@@ -498,7 +531,7 @@ impl Core {
                     if !self.pattern.reads() {
                         self.watch_unread(idx);
                     }
-                    self.pattern.activate(idx);
+                    self.pattern.activate(&mut self.pipes, idx);
                 }
             }
         }

@@ -4,6 +4,7 @@
 use super::Socket;
 use crate::error::{Error, Result};
 use crate::options::at_least;
+use crate::pattern::PatternOption;
 use bytes::Bytes;
 
 macro_rules! int_option {
@@ -148,5 +149,101 @@ impl Socket {
     /// The current `ROUTING_ID` (empty if none was set).
     pub fn routing_id(&self) -> Vec<u8> {
         self.core.borrow().options.routing_id.to_vec()
+    }
+
+    // ----- socket-type options ----------------------------------------------------------
+    // These belong to the socket type's logic; on a socket type that does not have them
+    // they fail with `Error::InvalidOption`, as libzmq fails with `EINVAL`.
+
+    fn pattern_option(&self, option: PatternOption<'_>) -> Result<()> {
+        self.core.borrow_mut().set_pattern_option(option)
+    }
+
+    /// `SUBSCRIBE` (SUB): receive messages whose first frame starts with `topic`; the
+    /// empty topic matches everything. Subscriptions are counted: subscribing twice needs
+    /// two unsubscribes. On XPUB with `XPUB_MANUAL`: subscribes the peer of the last
+    /// subscription message received to `topic`.
+    pub fn set_subscribe(&self, topic: &[u8]) -> Result<()> {
+        self.pattern_option(PatternOption::Subscribe(topic))
+    }
+
+    /// `UNSUBSCRIBE` (SUB): drops one subscription to `topic` (the publisher is told when
+    /// the last one goes). On XPUB with `XPUB_MANUAL`: unsubscribes the peer of the last
+    /// subscription message received.
+    pub fn set_unsubscribe(&self, topic: &[u8]) -> Result<()> {
+        self.pattern_option(PatternOption::Unsubscribe(topic))
+    }
+
+    /// `REQ_RELAXED` (REQ): allow a new request before the reply to the previous one came
+    /// (the late reply is then discarded). Default false.
+    pub fn set_req_relaxed(&self, on: bool) -> Result<()> {
+        self.pattern_option(PatternOption::ReqRelaxed(on))
+    }
+
+    /// `REQ_CORRELATE` (REQ): prefix each request with a 4-byte request id and accept only
+    /// the reply carrying the current one. Default false.
+    pub fn set_req_correlate(&self, on: bool) -> Result<()> {
+        self.pattern_option(PatternOption::ReqCorrelate(on))
+    }
+
+    /// `ROUTER_MANDATORY` (ROUTER): sending to an unknown routing id fails with
+    /// [`Error::HostUnreachable`] instead of being dropped silently, and sending to a peer at
+    /// its high-water mark blocks (or fails with [`Error::WouldBlock`]). Default false.
+    pub fn set_router_mandatory(&self, on: bool) -> Result<()> {
+        self.pattern_option(PatternOption::RouterMandatory(on))
+    }
+
+    /// `ROUTER_HANDOVER` (ROUTER): a new peer announcing a routing id already in use takes it
+    /// over, and the old connection is closed. Default false (the newcomer gets a generated
+    /// id).
+    pub fn set_router_handover(&self, on: bool) -> Result<()> {
+        self.pattern_option(PatternOption::RouterHandover(on))
+    }
+
+    /// `PROBE_ROUTER` (ROUTER, DEALER, REQ): send an empty message to every new peer, so a
+    /// ROUTER peer learns our routing id at once. Default false.
+    pub fn set_probe_router(&self, on: bool) -> Result<()> {
+        self.pattern_option(PatternOption::ProbeRouter(on))
+    }
+
+    /// `CONNECT_ROUTING_ID` (ROUTER): the routing id, 1 to 255 bytes, to give the peer of
+    /// the next [`Socket::connect`] (used by that connect only).
+    pub fn set_connect_routing_id(&self, id: &[u8]) -> Result<()> {
+        self.pattern_option(PatternOption::ConnectRoutingId(id))
+    }
+
+    /// `XPUB_VERBOSE` (XPUB, PUB): pass every subscribe message to the application, not
+    /// only those for new topics.
+    pub fn set_xpub_verbose(&self, on: bool) -> Result<()> {
+        self.pattern_option(PatternOption::XpubVerbose(on))
+    }
+
+    /// `XPUB_VERBOSER` (XPUB, PUB): pass every subscribe and unsubscribe message.
+    pub fn set_xpub_verboser(&self, on: bool) -> Result<()> {
+        self.pattern_option(PatternOption::XpubVerboser(on))
+    }
+
+    /// `XPUB_NODROP` (XPUB, PUB): when a subscriber is at its high-water mark, block (or
+    /// fail with [`Error::WouldBlock`]) instead of dropping the message for it.
+    pub fn set_xpub_nodrop(&self, on: bool) -> Result<()> {
+        self.pattern_option(PatternOption::XpubNodrop(on))
+    }
+
+    /// `XPUB_MANUAL` (XPUB): subscriptions are not applied; the application receives each
+    /// and decides with [`Socket::set_subscribe`] / [`Socket::set_unsubscribe`].
+    pub fn set_xpub_manual(&self, on: bool) -> Result<()> {
+        self.pattern_option(PatternOption::XpubManual(on))
+    }
+
+    /// `XPUB_WELCOME_MSG` (XPUB, PUB): a message sent to every new subscriber; empty for
+    /// none (the default).
+    pub fn set_xpub_welcome_msg(&self, msg: &[u8]) -> Result<()> {
+        self.pattern_option(PatternOption::XpubWelcomeMsg(msg))
+    }
+
+    /// `INVERT_MATCHING` (PUB, XPUB, SUB): deliver the messages that match no subscription
+    /// instead of those that do. Publishers and their subscribers should agree on it.
+    pub fn set_invert_matching(&self, on: bool) -> Result<()> {
+        self.pattern_option(PatternOption::InvertMatching(on))
     }
 }
