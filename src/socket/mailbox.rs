@@ -7,7 +7,7 @@ use crate::zmtp::PeerInfo;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// A command for a socket (rare: attach, and wake-ups on sleep→busy edges).
 #[allow(clippy::large_enum_variant)]
@@ -26,9 +26,20 @@ pub(crate) enum SocketCommand {
     PeerReady { id: u64, peer: PeerInfo },
 }
 
+/// How long a blocked call spins, watching for a command, before it sleeps. A peer that
+/// answers within this time (inproc, or a busy connection) is seen without a futex sleep
+/// and wake-up on either side.
+const SPIN: Duration = Duration::from_micros(20);
+
+struct Queue {
+    commands: VecDeque<SocketCommand>,
+    /// Threads asleep on the condition variable: only then does a post pay for a wake-up.
+    sleepers: u32,
+}
+
 /// The queue plus a condition variable for a socket blocked in `send`/`recv`.
 pub(crate) struct SocketMailbox {
-    queue: Mutex<VecDeque<SocketCommand>>,
+    queue: Mutex<Queue>,
     cv: Condvar,
     /// Set while the queue is non-empty, so the hot path checks it without the lock.
     pending: AtomicBool,
@@ -42,7 +53,10 @@ pub(crate) struct SocketMailbox {
 impl SocketMailbox {
     pub(crate) fn new() -> Arc<SocketMailbox> {
         Arc::new(SocketMailbox {
-            queue: Mutex::new(VecDeque::new()),
+            queue: Mutex::new(Queue {
+                commands: VecDeque::new(),
+                sleepers: 0,
+            }),
             cv: Condvar::new(),
             pending: AtomicBool::new(false),
             terminated: AtomicBool::new(false),
@@ -51,7 +65,7 @@ impl SocketMailbox {
         })
     }
 
-    fn lock(&self) -> MutexGuard<'_, VecDeque<SocketCommand>> {
+    fn lock(&self) -> MutexGuard<'_, Queue> {
         self.queue.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -67,10 +81,13 @@ impl SocketMailbox {
             drop(command);
             return;
         }
-        queue.push_back(command);
+        queue.commands.push_back(command);
         self.pending.store(true, Ordering::Release);
+        let sleeping = queue.sleepers > 0;
         drop(queue);
-        self.cv.notify_one();
+        if sleeping {
+            self.cv.notify_one();
+        }
     }
 
     /// The socket is closing: drop what is queued and everything posted from now on.
@@ -78,7 +95,7 @@ impl SocketMailbox {
         let pending = {
             let mut queue = self.lock();
             self.closed.store(true, Ordering::Relaxed);
-            std::mem::take(&mut *queue)
+            std::mem::take(&mut queue.commands)
         };
         drop(pending);
     }
@@ -103,31 +120,51 @@ impl SocketMailbox {
     /// Moves every waiting command into `out`.
     pub(crate) fn drain(&self, out: &mut VecDeque<SocketCommand>) {
         let mut queue = self.lock();
-        out.append(&mut queue);
+        out.append(&mut queue.commands);
         self.pending.store(false, Ordering::Release);
     }
 
     /// Blocks until a command arrives, the context terminates, or `deadline` passes.
     /// Returns false on timeout.
     pub(crate) fn wait(&self, deadline: Option<Instant>) -> bool {
+        let spin_until = Instant::now() + SPIN;
+        let spin_until = deadline.map_or(spin_until, |d| d.min(spin_until));
+        let mut spins = 0u32;
+        while !self.has_pending() && !self.is_terminated() {
+            std::hint::spin_loop();
+            spins += 1;
+            if spins % 64 == 0 && Instant::now() >= spin_until {
+                break;
+            }
+        }
         let mut queue = self.lock();
         loop {
-            if !queue.is_empty() || self.is_terminated() {
+            if !queue.commands.is_empty() || self.is_terminated() {
                 return true;
             }
-            match deadline {
-                None => queue = self.cv.wait(queue).unwrap_or_else(|e| e.into_inner()),
+            queue.sleepers += 1;
+            let timed_out = match deadline {
+                None => {
+                    queue = self.cv.wait(queue).unwrap_or_else(|e| e.into_inner());
+                    false
+                }
                 Some(d) => {
                     let now = Instant::now();
                     if now >= d {
-                        return false;
+                        true
+                    } else {
+                        queue = self
+                            .cv
+                            .wait_timeout(queue, d - now)
+                            .unwrap_or_else(|e| e.into_inner())
+                            .0;
+                        false
                     }
-                    queue = self
-                        .cv
-                        .wait_timeout(queue, d - now)
-                        .unwrap_or_else(|e| e.into_inner())
-                        .0;
                 }
+            };
+            queue.sleepers -= 1;
+            if timed_out {
+                return false;
             }
         }
     }
