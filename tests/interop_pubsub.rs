@@ -57,6 +57,7 @@ impl Kind {
 }
 
 /// One end of a pair: a zerosock socket or a libzmq one, driven the same way.
+#[allow(clippy::large_enum_variant)] // two per test: size does not matter
 enum Side {
     Zs(zerosock::Socket, Kind),
     Zq(zmq::Socket, Kind),

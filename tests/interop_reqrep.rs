@@ -49,6 +49,7 @@ impl Kind {
 }
 
 /// One end of a pair: a zerosock socket or a libzmq one, driven the same way.
+#[allow(clippy::large_enum_variant)] // two per test: size does not matter
 enum Side {
     Zs(zerosock::Socket),
     Zq(zmq::Socket),

@@ -33,6 +33,9 @@ pub(crate) struct Sub {
     invert: bool,
     /// In the middle of a received message that passed the filter.
     recv_more: bool,
+    /// Pipes owed every subscription once the (XSUB) message being sent is complete: a
+    /// subscription must not land inside it.
+    owed: Vec<usize>,
 }
 
 impl Sub {
@@ -45,6 +48,7 @@ impl Sub {
             subs: Trie::default(),
             invert: false,
             recv_more: false,
+            owed: Vec::new(),
         }
     }
 
@@ -112,13 +116,18 @@ impl<P: Pipes> Pattern<P> for Sub {
     fn peer_ready(&mut self, pipes: &mut P, idx: usize, _peer: &PeerInfo) {
         if std::mem::replace(slot(&mut self.known, idx), true) {
             // A new connection: the subscriptions sent on the old one are gone with it.
-            self.send_all_to(pipes, idx);
+            if self.dist.in_message() {
+                self.owed.push(idx);
+            } else {
+                self.send_all_to(pipes, idx);
+            }
         }
     }
 
     fn detach(&mut self, idx: usize) {
         self.fq.detach(idx);
         self.dist.detach(idx);
+        self.owed.retain(|&i| i != idx);
         if let Some(k) = self.known.get_mut(idx) {
             *k = false;
         }
@@ -153,6 +162,11 @@ impl<P: Pipes> Pattern<P> for Sub {
             self.dist.mark_all();
         }
         self.dist.send_to_matching(pipes, msg);
+        if !self.dist.in_message() {
+            for idx in std::mem::take(&mut self.owed) {
+                self.send_all_to(pipes, idx);
+            }
+        }
         Ok(())
     }
 
@@ -306,6 +320,25 @@ mod tests {
             );
             assert!(pipes.pipes[i].outbound[1].subscription().is_none());
         }
+        // A reconnect in the middle of an upstream message: the subscriptions wait for its
+        // end.
+        send_msg(&mut s, &mut pipes, &[b"\x01t"]).unwrap();
+        for i in 0..2 {
+            pipes.pipes[i].outbound.clear();
+        }
+        let mut first = Msg::from("part 1");
+        first.set_more(true);
+        Pattern::send(&mut s, &mut pipes, first).unwrap();
+        Pattern::peer_ready(&mut s, &mut pipes, 0, &peer());
+        assert_eq!(pipes.pipes[0].outbound.len(), 1);
+        Pattern::send(&mut s, &mut pipes, Msg::from("part 2")).unwrap();
+        assert_eq!(
+            pipes.pipes[0].messages(),
+            vec![
+                vec![b"part 1".to_vec(), b"part 2".to_vec()],
+                vec![b"\x01t".to_vec()]
+            ]
+        );
         // XSUB does not filter.
         deliver(&mut s, &mut pipes, 0, &[b"anything"]);
         assert_eq!(recv_all(&mut s, &mut pipes).len(), 1);
