@@ -325,15 +325,23 @@ impl<P: Pipes> Pattern<P> for Router {
                 }
                 Ok(m)
             }
-            RecvState::Idle => {
+            RecvState::Idle => loop {
                 let (first, pipe) = self.fq.recv(pipes)?;
-                let Some(id) = self.peers.get(pipe).and_then(|p| p.id.as_ref()) else {
-                    unreachable!("only identified pipes are fair-queued")
-                };
-                let frame = id_frame(id);
-                self.recv = RecvState::Prefetched { first, pipe };
-                Ok(frame)
-            }
+                if let Some(id) = self.peers.get(pipe).and_then(|p| p.id.as_ref()) {
+                    let frame = id_frame(id);
+                    self.recv = RecvState::Prefetched { first, pipe };
+                    return Ok(frame);
+                }
+                // Only identified pipes are fair-queued; should one slip through, its
+                // message is dropped rather than delivered without an id.
+                let mut more = first.more();
+                while more {
+                    match self.fq.recv(pipes) {
+                        Ok((m, _)) => more = m.more(),
+                        Err(_) => break,
+                    }
+                }
+            },
         }
     }
 
