@@ -848,3 +848,140 @@ fn options_of_other_socket_types_are_refused() {
     let publisher = ctx.socket(SocketType::Pub).unwrap();
     assert!(wrong_state(publisher.recv(DONTWAIT)));
 }
+
+// ----- raw ZMTP peers: subscriptions as commands (3.1) or as messages (3.0) -------------------
+
+mod raw {
+    //! Just enough ZMTP, written by hand, to stand in for an old (3.0) or current (3.1) peer.
+    use std::io::{Read, Write};
+    use std::net::TcpStream;
+    use std::time::Duration;
+
+    pub struct Peer(TcpStream);
+
+    impl Peer {
+        /// Greets as ZMTP 3.`minor` with the NULL mechanism and sends READY.
+        pub fn handshake(mut stream: TcpStream, minor: u8, socket_type: &str) -> Peer {
+            stream
+                .set_read_timeout(Some(Duration::from_secs(10)))
+                .unwrap();
+            let mut greeting = [0u8; 64];
+            greeting[0] = 0xFF;
+            greeting[9] = 0x7F;
+            greeting[10] = 3;
+            greeting[11] = minor;
+            greeting[12..16].copy_from_slice(b"NULL");
+            stream.write_all(&greeting).unwrap();
+            let mut theirs = [0u8; 64];
+            stream.read_exact(&mut theirs).unwrap();
+            assert_eq!((theirs[0], theirs[9], theirs[10]), (0xFF, 0x7F, 3));
+            let mut body = vec![5u8];
+            body.extend_from_slice(b"READY");
+            body.push(11);
+            body.extend_from_slice(b"Socket-Type");
+            body.extend_from_slice(&(socket_type.len() as u32).to_be_bytes());
+            body.extend_from_slice(socket_type.as_bytes());
+            let mut peer = Peer(stream);
+            peer.write_frame(0x04, &body);
+            let (flags, ready) = peer.read_frame();
+            assert_eq!(flags & 0x04, 0x04, "READY is a command");
+            assert!(ready.starts_with(b"\x05READY"));
+            peer
+        }
+
+        pub fn write_frame(&mut self, flags: u8, body: &[u8]) {
+            assert!(body.len() < 256);
+            let mut f = vec![flags, body.len() as u8];
+            f.extend_from_slice(body);
+            self.0.write_all(&f).unwrap();
+        }
+
+        pub fn read_frame(&mut self) -> (u8, Vec<u8>) {
+            let mut head = [0u8; 2];
+            self.0.read_exact(&mut head).unwrap();
+            let len = if head[0] & 0x02 != 0 {
+                let mut rest = [0u8; 7];
+                self.0.read_exact(&mut rest).unwrap();
+                let mut be = [0u8; 8];
+                be[0] = head[1];
+                be[1..].copy_from_slice(&rest);
+                u64::from_be_bytes(be) as usize
+            } else {
+                head[1] as usize
+            };
+            let mut body = vec![0u8; len];
+            self.0.read_exact(&mut body).unwrap();
+            (head[0], body)
+        }
+    }
+}
+
+#[test]
+fn subscriptions_to_zmtp30_and_zmtp31_publishers() {
+    for minor in [0u8, 1] {
+        bounded(30, move || {
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            let ep = format!("tcp://{}", listener.local_addr().unwrap());
+            let ctx = Context::new();
+            let sub = sock(&ctx, SocketType::Sub);
+            sub.set_subscribe(b"t").unwrap();
+            sub.connect(&ep).unwrap();
+            let (stream, _) = listener.accept().unwrap();
+            let mut publisher = raw::Peer::handshake(stream, minor, "PUB");
+            let (flags, body) = publisher.read_frame();
+            if minor == 0 {
+                assert_eq!((flags, body), (0x00, b"\x01t".to_vec()), "a message to 3.0");
+            } else {
+                assert_eq!(
+                    (flags, body),
+                    (0x04, b"\x09SUBSCRIBEt".to_vec()),
+                    "a command to 3.1"
+                );
+            }
+            sub.set_unsubscribe(b"t").unwrap();
+            let (flags, body) = publisher.read_frame();
+            if minor == 0 {
+                assert_eq!((flags, body), (0x00, b"\x00t".to_vec()));
+            } else {
+                assert_eq!((flags, body), (0x04, b"\x06CANCELt".to_vec()));
+            }
+            // The SUB filters on its own too: nothing it is not subscribed to gets through.
+            sub.set_subscribe(b"k").unwrap();
+            publisher.read_frame();
+            publisher.write_frame(0, b"t-unwanted");
+            publisher.write_frame(0, b"k1");
+            assert_eq!(recv_frames(&sub), vec![v("k1")]);
+        });
+    }
+}
+
+#[test]
+fn subscriptions_from_zmtp30_and_zmtp31_subscribers() {
+    for minor in [0u8, 1] {
+        bounded(30, move || {
+            let ctx = Context::new();
+            let xpub = sock(&ctx, SocketType::XPub);
+            let ep = bind(Transport::Tcp, &xpub);
+            let addr = ep.strip_prefix("tcp://").unwrap();
+            let stream = std::net::TcpStream::connect(addr).unwrap();
+            let mut sub = raw::Peer::handshake(stream, minor, "SUB");
+            if minor == 0 {
+                sub.write_frame(0, b"\x01news");
+            } else {
+                sub.write_frame(0x04, b"\x09SUBSCRIBEnews");
+            }
+            assert_eq!(recv_frames(&xpub), vec![v("\x01news")]);
+            for m in ["news 1", "other", "news 2"] {
+                xpub.send(m, 0).unwrap();
+            }
+            assert_eq!(sub.read_frame(), (0, v("news 1")));
+            assert_eq!(sub.read_frame(), (0, v("news 2")));
+            if minor == 0 {
+                sub.write_frame(0, b"\x00news");
+            } else {
+                sub.write_frame(0x04, b"\x06CANCELnews");
+            }
+            assert_eq!(recv_frames(&xpub), vec![v("\x00news")]);
+        });
+    }
+}
