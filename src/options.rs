@@ -30,6 +30,9 @@ pub(crate) struct Options {
     pub(crate) tcp_keepalive_idle: i32,
     pub(crate) tcp_keepalive_intvl: i32,
     pub(crate) handshake_ivl: i32,
+    pub(crate) heartbeat_ivl: i32,
+    pub(crate) heartbeat_ttl: i32,
+    pub(crate) heartbeat_timeout: i32,
 }
 
 impl Default for Options {
@@ -53,6 +56,9 @@ impl Default for Options {
             tcp_keepalive_idle: -1,
             tcp_keepalive_intvl: -1,
             handshake_ivl: 30_000,
+            heartbeat_ivl: 0,
+            heartbeat_ttl: 0,
+            heartbeat_timeout: -1,
         }
     }
 }
@@ -82,6 +88,25 @@ impl Options {
 
     pub(crate) fn linger(&self) -> Option<Duration> {
         millis(self.linger)
+    }
+
+    /// The ZMTP connection settings these options ask for.
+    pub(crate) fn zmtp_config(&self, socket_type: crate::SocketType) -> crate::zmtp::Config {
+        let ivl =
+            (self.heartbeat_ivl > 0).then(|| Duration::from_millis(self.heartbeat_ivl as u64));
+        // libzmq: the timeout defaults to the interval.
+        let timeout = match self.heartbeat_timeout {
+            t if t > 0 => Some(Duration::from_millis(t as u64)),
+            _ => ivl,
+        };
+        crate::zmtp::Config {
+            socket_type,
+            identity: self.routing_id.clone(),
+            max_msg_size: self.max_msg_size(),
+            heartbeat_ivl: ivl,
+            heartbeat_ttl: Duration::from_millis(self.heartbeat_ttl.max(0) as u64),
+            heartbeat_timeout: timeout,
+        }
     }
 
     pub(crate) fn handshake_ivl(&self) -> Option<Duration> {

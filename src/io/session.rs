@@ -14,7 +14,7 @@ use crate::msg::Msg;
 use crate::pipe::{pipe_pair, PipeEnds, Read, WriteError};
 use crate::socket::{SocketCommand, SocketWake};
 use crate::transport::{self, Endpoint, Host, Stream};
-use crate::zmtp::{self, Connection, Input, PeerInfo, ProtocolError};
+use crate::zmtp::{Connection, Input, PeerInfo, ProtocolError};
 use bytes::BytesMut;
 use mio::{Interest, Registry, Token};
 use std::cmp::Reverse;
@@ -82,6 +82,8 @@ struct Up {
     /// The last read did not hit `WouldBlock` (edge-triggered: only a new event resets it).
     readable: bool,
     handshake_deadline: Option<Instant>,
+    /// The connection's next timeout (heartbeats) for which a timer is set.
+    timer_at: Option<Instant>,
 }
 
 /// Why a connection went down.
@@ -204,11 +206,7 @@ impl Session {
             return;
         }
         let options = &self.socket.options;
-        let conn = Connection::new(zmtp::Config {
-            socket_type: self.socket.socket_type,
-            identity: options.routing_id.clone(),
-            max_msg_size: options.max_msg_size(),
-        });
+        let conn = Connection::new(options.zmtp_config(self.socket.socket_type));
         let handshake_deadline = options.handshake_ivl().map(|ivl| ctx.now + ivl);
         if let Some(at) = handshake_deadline {
             ctx.timer(at);
@@ -220,6 +218,7 @@ impl Session {
             writable: true,
             readable: true,
             handshake_deadline,
+            timer_at: None,
         }));
     }
 
@@ -389,14 +388,13 @@ impl Session {
                     };
                     self.link = Link::Up(Box::new(Up {
                         stream,
-                        conn: Connection::new(zmtp::Config {
-                            socket_type: self.socket.socket_type,
-                            identity: self.socket.options.routing_id.clone(),
-                            max_msg_size: self.socket.options.max_msg_size(),
-                        }),
+                        conn: Connection::new(
+                            self.socket.options.zmtp_config(self.socket.socket_type),
+                        ),
                         writable: true,
                         readable: true,
                         handshake_deadline: None,
+                        timer_at: None,
                     }));
                     if let Some(ivl) = self.socket.options.handshake_ivl() {
                         let at = ctx.now + ivl;
@@ -435,11 +433,20 @@ impl Session {
         if self.linger_deadline.is_some_and(|d| ctx.now >= d) {
             return Status::Done;
         }
-        match &self.link {
+        match &mut self.link {
             Link::Up(up)
                 if up.handshake_deadline.is_some_and(|d| ctx.now >= d) && !up.conn.is_active() =>
             {
                 self.link_down(Down::HandshakeTimeout, ctx)
+            }
+            Link::Up(up) if up.conn.is_active() => {
+                if up.timer_at.is_some_and(|t| t <= ctx.now) {
+                    up.timer_at = None;
+                }
+                match up.conn.handle_timeout(ctx.now) {
+                    Ok(()) => self.pump(ctx),
+                    Err(e) => self.link_down(Down::Protocol(e), ctx),
+                }
             }
             Link::Idle { retry_at: Some(at) } if ctx.now >= *at => {
                 self.start_connect(ctx);
@@ -470,6 +477,15 @@ impl Session {
         }
         if let Err(why) = self.write(ctx) {
             return self.link_down(why, ctx);
+        }
+        if let Link::Up(up) = &mut self.link {
+            // Keep a timer set for the connection's next heartbeat duty.
+            if let Some(at) = up.conn.next_timeout() {
+                if up.timer_at.map_or(true, |t| at < t || t <= ctx.now) {
+                    up.timer_at = Some(at);
+                    ctx.timer(at);
+                }
+            }
         }
         self.check_finished()
     }
@@ -563,6 +579,7 @@ impl Session {
                 Ok(n) => {
                     self.rbuf.truncate(len + n);
                     budget = budget.saturating_sub(n);
+                    up.conn.note_received(ctx.now);
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     self.rbuf.truncate(len);

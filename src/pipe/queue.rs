@@ -277,6 +277,11 @@ impl<T: Item> Writer<T> {
         }
     }
 
+    /// Whether the reader has gone away.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.shared.credit.0.load(Ordering::Acquire) & CLOSED != 0
+    }
+
     /// Drops the frames of an unfinished message (a connection died in the middle of it).
     pub(crate) fn rollback(&mut self) {
         let mut chunk = self.complete_tail;

@@ -86,6 +86,34 @@ impl Socket {
         /// closed; 0 disables the limit. Default 30000.
         set_handshake_ivl, handshake_ivl, handshake_ivl, "HANDSHAKE_IVL", 0, "must be >= 0"
     );
+    int_option!(
+        /// `HEARTBEAT_IVL`: ms between ZMTP PINGs on each connection; 0 (default) sends none.
+        /// PINGs from peers are always answered.
+        set_heartbeat_ivl, heartbeat_ivl, heartbeat_ivl, "HEARTBEAT_IVL", 0, "must be >= 0"
+    );
+    /// `HEARTBEAT_TTL`: ms the peer should wait for traffic before closing, sent in our
+    /// PINGs in deciseconds; 0 (default) none, at most 6553599 (the wire field is 16 bits).
+    pub fn set_heartbeat_ttl(&self, value: i32) -> Result<()> {
+        if !(0..=6_553_599).contains(&value) {
+            return Err(Error::InvalidOption {
+                option: "HEARTBEAT_TTL",
+                reason: "must be 0 to 6553599",
+            });
+        }
+        self.core.borrow_mut().options.heartbeat_ttl = value;
+        Ok(())
+    }
+
+    /// The current `HEARTBEAT_TTL`.
+    pub fn heartbeat_ttl(&self) -> i32 {
+        self.core.borrow().options.heartbeat_ttl
+    }
+    int_option!(
+        /// `HEARTBEAT_TIMEOUT`: ms without any received byte after a PING before the
+        /// connection is closed (then a connecting side reconnects); -1 (default) means
+        /// `HEARTBEAT_IVL`.
+        set_heartbeat_timeout, heartbeat_timeout, heartbeat_timeout, "HEARTBEAT_TIMEOUT", -1, "must be >= -1"
+    );
 
     /// `TCP_KEEPALIVE`: -1 (default) leaves the OS default, 0 off, 1 on.
     pub fn set_tcp_keepalive(&self, value: i32) -> Result<()> {

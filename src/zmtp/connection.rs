@@ -12,6 +12,7 @@ use super::{Decoder, Greeting, Mechanism, OutQueue, ProtocolError, RawFrame, GRE
 use crate::msg::Msg;
 use crate::socket_type::SocketType;
 use bytes::{Buf, Bytes, BytesMut};
+use std::time::{Duration, Instant};
 
 /// What our side of a connection announces and enforces.
 #[derive(Debug, Clone)]
@@ -20,6 +21,23 @@ pub(crate) struct Config {
     /// Sent as `Identity` where the socket type sends one.
     pub(crate) identity: Bytes,
     pub(crate) max_msg_size: Option<u64>,
+    /// Send a PING after this long without sending one (`HEARTBEAT_IVL`).
+    pub(crate) heartbeat_ivl: Option<Duration>,
+    /// TTL announced in our PINGs (`HEARTBEAT_TTL`), rounded down to deciseconds.
+    pub(crate) heartbeat_ttl: Duration,
+    /// Close when nothing arrives this long after a PING (`HEARTBEAT_TIMEOUT`).
+    pub(crate) heartbeat_timeout: Option<Duration>,
+}
+
+/// Liveness tracking (ZMTP 3.1 heartbeats). Any received byte counts as liveness.
+#[derive(Debug, Default)]
+struct Liveness {
+    last_received: Option<Instant>,
+    next_ping: Option<Instant>,
+    /// A PING went out at this time and nothing has arrived since.
+    ping_unanswered_since: Option<Instant>,
+    /// The TTL the peer announced in its last PING: close if it goes silent that long.
+    peer_ttl: Option<Duration>,
 }
 
 /// What the handshake told us about the peer. Identity, version and properties are kept for
@@ -62,6 +80,7 @@ pub(crate) struct Connection {
     state: State,
     decoder: Decoder,
     out: OutQueue,
+    liveness: Liveness,
 }
 
 impl Connection {
@@ -74,6 +93,7 @@ impl Connection {
             config,
             state: State::Greeting,
             out,
+            liveness: Liveness::default(),
         }
     }
 
@@ -110,6 +130,62 @@ impl Connection {
     pub(crate) fn send(&mut self, msg: &Msg) {
         debug_assert!(self.is_active());
         self.out.push_frame(msg);
+    }
+
+    /// Bytes arrived at `now` (any byte counts as liveness).
+    pub(crate) fn note_received(&mut self, now: Instant) {
+        self.liveness.last_received = Some(now);
+        self.liveness.ping_unanswered_since = None;
+    }
+
+    /// The next time [`Connection::handle_timeout`] has something to do, if any.
+    pub(crate) fn next_timeout(&self) -> Option<Instant> {
+        if !self.is_active() {
+            return None;
+        }
+        let live = &self.liveness;
+        let ping_due = live.next_ping;
+        let silence = live
+            .ping_unanswered_since
+            .zip(self.config.heartbeat_timeout)
+            .map(|(since, t)| since + t);
+        let peer_ttl = live
+            .last_received
+            .zip(live.peer_ttl)
+            .map(|(at, ttl)| at + ttl);
+        [ping_due, silence, peer_ttl].into_iter().flatten().min()
+    }
+
+    /// Sends a PING when one is due, and fails with [`ProtocolError::HeartbeatTimeout`] when
+    /// the peer has been silent for too long.
+    pub(crate) fn handle_timeout(&mut self, now: Instant) -> Result<(), ProtocolError> {
+        if !self.is_active() {
+            return Ok(());
+        }
+        let live = &mut self.liveness;
+        if let (Some(since), Some(timeout)) =
+            (live.ping_unanswered_since, self.config.heartbeat_timeout)
+        {
+            if now >= since + timeout {
+                return Err(ProtocolError::HeartbeatTimeout);
+            }
+        }
+        if let (Some(at), Some(ttl)) = (live.last_received, live.peer_ttl) {
+            if now >= at + ttl {
+                return Err(ProtocolError::HeartbeatTimeout);
+            }
+        }
+        if let (Some(due), Some(ivl)) = (live.next_ping, self.config.heartbeat_ivl) {
+            if now >= due {
+                let ttl_ds =
+                    (self.config.heartbeat_ttl.as_millis() / 100).min(u16::MAX as u128) as u16;
+                self.out
+                    .push_command(&Command::encode("PING", &ttl_ds.to_be_bytes()));
+                live.next_ping = Some(now + ivl);
+                live.ping_unanswered_since.get_or_insert(now);
+            }
+        }
+        Ok(())
     }
 
     /// How many bytes the decoder needs in the buffer to make progress.
@@ -180,6 +256,13 @@ impl Connection {
                         Command::Ready(properties) => {
                             let peer = self.check_peer(properties, minor)?;
                             self.state = State::Active { minor };
+                            // Heartbeats start with the connection; `now` is close enough
+                            // to the last received byte (the READY just arrived).
+                            if let (Some(ivl), Some(at)) =
+                                (self.config.heartbeat_ivl, self.liveness.last_received)
+                            {
+                                self.liveness.next_ping = Some(at + ivl);
+                            }
                             return Ok(Some(Input::Ready(peer)));
                         }
                         Command::Error(reason) => return Err(ProtocolError::PeerError(reason)),
@@ -223,7 +306,9 @@ impl Connection {
 
     fn handle_command(&mut self, command: Command) -> Result<Option<Input>, ProtocolError> {
         match command {
-            Command::Ping { context, .. } => {
+            Command::Ping { ttl_ds, context } => {
+                self.liveness.peer_ttl =
+                    (ttl_ds > 0).then(|| Duration::from_millis(u64::from(ttl_ds) * 100));
                 let mut data = Vec::with_capacity(MAX_PING_CONTEXT);
                 data.extend_from_slice(&context);
                 self.out.push_command(&Command::encode("PONG", &data));
@@ -247,6 +332,9 @@ mod tests {
             socket_type,
             identity: Bytes::new(),
             max_msg_size: None,
+            heartbeat_ivl: None,
+            heartbeat_ttl: Duration::ZERO,
+            heartbeat_timeout: None,
         }
     }
 
@@ -365,5 +453,70 @@ mod tests {
             c.handle_input(&mut buf),
             Err(ProtocolError::MechanismMismatch { .. })
         ));
+    }
+
+    #[test]
+    fn heartbeats_ping_on_time_and_a_silent_peer_times_out() {
+        let ms = Duration::from_millis;
+        let mut a = Connection::new(Config {
+            heartbeat_ivl: Some(ms(100)),
+            heartbeat_timeout: Some(ms(300)),
+            heartbeat_ttl: ms(2000),
+            ..config(SocketType::Push)
+        });
+        let mut b = Connection::new(config(SocketType::Pull));
+        let t0 = Instant::now();
+        a.note_received(t0);
+        let (mut abuf, mut bbuf) = (BytesMut::new(), BytesMut::new());
+        for _ in 0..3 {
+            pump(&mut a, &mut b, &mut bbuf, false).unwrap();
+            pump(&mut b, &mut a, &mut abuf, false).unwrap();
+        }
+        assert!(a.is_active() && b.is_active());
+        assert_eq!(a.next_timeout(), Some(t0 + ms(100)));
+        assert_eq!(b.next_timeout(), None, "b does not heartbeat");
+        // First PING at +100 ms, carrying the TTL (20 deciseconds).
+        a.handle_timeout(t0 + ms(100)).unwrap();
+        let wire = a.out_ref().to_vec();
+        assert_eq!(wire, b"\x04\x07\x04PING\x00\x14");
+        pump(&mut a, &mut b, &mut bbuf, false).unwrap();
+        // b now expects traffic within the TTL.
+        b.note_received(t0 + ms(100));
+        assert_eq!(b.next_timeout(), Some(t0 + ms(2100)));
+        assert_eq!(
+            b.handle_timeout(t0 + ms(2100)),
+            Err(ProtocolError::HeartbeatTimeout)
+        );
+        // a hears nothing back: PINGs keep going, then the timeout closes it.
+        a.handle_timeout(t0 + ms(200)).unwrap();
+        a.handle_timeout(t0 + ms(300)).unwrap();
+        assert_eq!(
+            a.handle_timeout(t0 + ms(400)),
+            Err(ProtocolError::HeartbeatTimeout)
+        );
+    }
+
+    #[test]
+    fn any_received_byte_counts_as_liveness() {
+        let ms = Duration::from_millis;
+        let mut a = Connection::new(Config {
+            heartbeat_ivl: Some(ms(100)),
+            heartbeat_timeout: Some(ms(300)),
+            ..config(SocketType::Push)
+        });
+        let mut b = Connection::new(config(SocketType::Pull));
+        let t0 = Instant::now();
+        a.note_received(t0);
+        let (mut abuf, mut bbuf) = (BytesMut::new(), BytesMut::new());
+        for _ in 0..3 {
+            pump(&mut a, &mut b, &mut bbuf, false).unwrap();
+            pump(&mut b, &mut a, &mut abuf, false).unwrap();
+        }
+        a.handle_timeout(t0 + ms(100)).unwrap();
+        // A long transfer: bytes keep arriving (no PONG needed), so it never times out.
+        for step in 1..20 {
+            a.note_received(t0 + ms(100 + step * 90));
+            a.handle_timeout(t0 + ms(100 + step * 90)).unwrap();
+        }
     }
 }

@@ -56,4 +56,7 @@ pub enum ProtocolError {
     /// A READY arrived when the handshake was already done.
     #[error("duplicate READY")]
     DuplicateReady,
+    /// The peer sent nothing within the heartbeat timeout (or the TTL it announced).
+    #[error("heartbeat timeout: the peer went silent")]
+    HeartbeatTimeout,
 }
