@@ -5,6 +5,7 @@
 mod context;
 mod error;
 mod io;
+mod monitor;
 mod msg;
 mod options;
 mod pattern;
@@ -17,6 +18,7 @@ mod zmtp;
 
 pub use context::{Context, ContextBuilder};
 pub use error::{Error, Result};
+pub use monitor::{Event, EventKind, Monitor};
 pub use msg::Msg;
 pub use options::DEFAULT_LINGER_MS;
 pub use socket::{Socket, DONTWAIT, SNDMORE};

@@ -10,6 +10,7 @@ mod thread;
 pub(crate) use mailbox::{Done, IoCommand, IoMailbox, IoWake};
 pub(crate) use thread::spawn;
 
+use crate::monitor::MonitorSlot;
 use crate::options::Options;
 use crate::socket::SocketMailbox;
 use crate::socket_type::SocketType;
@@ -22,4 +23,8 @@ pub(crate) struct SocketRef {
     pub(crate) socket_type: SocketType,
     /// The options in force when the endpoint was bound or connected.
     pub(crate) options: Options,
+    /// Where events about this socket's connections go.
+    pub(crate) monitor: Arc<MonitorSlot>,
+    /// The endpoint as the user gave it (bound: as resolved), for events.
+    pub(crate) endpoint: String,
 }

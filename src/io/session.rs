@@ -10,6 +10,7 @@
 use super::mailbox::{IoCommand, IoMailbox, IoWake};
 use super::slab::Key;
 use super::SocketRef;
+use crate::monitor::EventKind;
 use crate::msg::Msg;
 use crate::pipe::{pipe_pair, PipeEnds, Read, WriteError};
 use crate::socket::{SocketCommand, SocketWake};
@@ -270,7 +271,10 @@ impl Session {
                     token,
                     Interest::READABLE | Interest::WRITABLE,
                 ) {
-                    Ok(()) => self.link = Link::Connecting { stream },
+                    Ok(()) => {
+                        self.link = Link::Connecting { stream };
+                        self.emit(EventKind::ConnectDelayed);
+                    }
                     Err(e) => self.schedule_reconnect(Down::Io(e), ctx),
                 }
             }
@@ -315,13 +319,19 @@ impl Session {
         } else {
             0
         };
-        let at = ctx.now + base + Duration::from_millis(jitter_ms);
+        let delay = base + Duration::from_millis(jitter_ms);
+        let at = ctx.now + delay;
+        self.emit(EventKind::ConnectRetried(delay));
         let max = options.reconnect_ivl_max;
         if max > 0 && (max as u128) > base.as_millis() {
             self.reconnect_ivl = (base * 2).min(Duration::from_millis(max as u64));
         }
         self.link = Link::Idle { retry_at: Some(at) };
         ctx.timer(at);
+    }
+
+    fn emit(&self, kind: EventKind) {
+        self.socket.monitor.emit(kind, &self.socket.endpoint);
     }
 
     fn describe(&self) -> String {
@@ -341,6 +351,15 @@ impl Session {
         }
         if let Link::Up(mut up) = std::mem::replace(&mut self.link, Link::Idle { retry_at: None }) {
             let _ = ctx.registry.deregister(&mut up.stream);
+            let event = match &why {
+                _ if up.conn.is_active() => EventKind::Disconnected,
+                Down::Protocol(e) => EventKind::HandshakeFailedProtocol(e.to_string()),
+                Down::HandshakeTimeout => {
+                    EventKind::HandshakeFailedProtocol("handshake timed out".into())
+                }
+                _ => EventKind::Disconnected,
+            };
+            self.emit(event);
         }
         self.rbuf = BytesMut::new();
         if let Some((_, ends)) = &mut self.flow.pipe {
@@ -381,6 +400,7 @@ impl Session {
         if let Link::Connecting { stream } = &self.link {
             match stream.finish_connect() {
                 Ok(true) => {
+                    self.emit(EventKind::Connected);
                     let Link::Connecting { stream } =
                         std::mem::replace(&mut self.link, Link::Resolving)
                     else {
@@ -529,6 +549,9 @@ impl Session {
                         }
                     }
                     Ok(Some(Input::Ready(peer))) => {
+                        self.socket
+                            .monitor
+                            .emit(EventKind::HandshakeSucceeded, &self.socket.endpoint);
                         up.handshake_deadline = None;
                         self.reconnect_ivl =
                             Duration::from_millis(self.socket.options.reconnect_ivl.max(0) as u64);

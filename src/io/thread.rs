@@ -5,6 +5,7 @@ use super::mailbox::{IoCommand, IoMailbox};
 use super::session::{Ctx, Session, Status, EMFILE_BACKOFF};
 use super::slab::{Key, Slab};
 use super::SocketRef;
+use crate::monitor::EventKind;
 use crate::transport::{self, Listener};
 use mio::{Events, Interest, Poll, Token};
 use std::cmp::Reverse;
@@ -153,6 +154,7 @@ impl IoThread {
             self.mailbox.load.fetch_sub(1, Ordering::Relaxed);
             if let Object::Listener(mut l) = object {
                 let _ = self.poll.registry().deregister(&mut l.listener);
+                l.socket.monitor.emit(EventKind::Closed, &l.socket.endpoint);
             }
             // Sessions deregister by dropping their stream.
         }
@@ -169,6 +171,7 @@ impl IoThread {
             match l.listener.accept() {
                 Ok(stream) => {
                     let socket = l.socket.clone();
+                    socket.monitor.emit(EventKind::Accepted, &socket.endpoint);
                     let endpoint_id = l.endpoint_id;
                     if let Err(e) = transport::configure_accepted(&stream, &socket.options) {
                         log::debug!("cannot configure accepted connection: {e}");
@@ -192,6 +195,9 @@ impl IoThread {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) if is_resource_exhaustion(&e) => {
+                    l.socket
+                        .monitor
+                        .emit(EventKind::AcceptFailed(e.to_string()), &l.socket.endpoint);
                     // Leave the connection in the backlog and retry later: no busy loop.
                     log::warn!("accept failed ({e}); retrying in {EMFILE_BACKOFF:?}");
                     let at = Instant::now() + EMFILE_BACKOFF;

@@ -9,6 +9,7 @@ pub(crate) use mailbox::{SocketCommand, SocketMailbox, SocketWake};
 use crate::context::CtxInner;
 use crate::error::{Error, Result};
 use crate::io::{IoCommand, IoWake, SocketRef};
+use crate::monitor::{EventKind, Monitor, MonitorSlot};
 use crate::msg::Msg;
 use crate::options::{millis, Options};
 use crate::pattern::{self, Blocked, Pattern, PatternOption};
@@ -63,6 +64,7 @@ struct Core {
     commands: VecDeque<SocketCommand>,
     endpoints: Vec<EndpointRecord>,
     last_endpoint: Option<String>,
+    monitor: Arc<MonitorSlot>,
 }
 
 impl Socket {
@@ -84,6 +86,7 @@ impl Socket {
                 commands: VecDeque::new(),
                 endpoints: Vec::new(),
                 last_endpoint: None,
+                monitor: Arc::default(),
             }),
         })
     }
@@ -121,6 +124,18 @@ impl Socket {
         self.core
             .borrow_mut()
             .remove_endpoint(endpoint, EndpointKind::Connected)
+    }
+
+    /// Starts monitoring this socket's connections: the returned [`Monitor`] receives an
+    /// [`crate::Event`] for every connect, retry, accept, handshake, disconnect and close.
+    /// Starting a new monitor stops the previous one.
+    pub fn monitor(&self) -> Monitor {
+        self.core.borrow().monitor.start()
+    }
+
+    /// Stops the current monitor (it receives `MonitorStopped`).
+    pub fn stop_monitor(&self) {
+        self.core.borrow().monitor.stop();
     }
 
     /// The endpoint most recently bound or connected, with wildcards resolved
@@ -206,12 +221,14 @@ impl Core {
         }
     }
 
-    fn socket_ref(&self) -> Arc<SocketRef> {
+    fn socket_ref(&self, endpoint: &str) -> Arc<SocketRef> {
         Arc::new(SocketRef {
             id: self.id,
             mailbox: self.mailbox.clone(),
             socket_type: self.socket_type,
             options: self.options.clone(),
+            monitor: self.monitor.clone(),
+            endpoint: endpoint.to_string(),
         })
     }
 
@@ -247,54 +264,57 @@ impl Core {
 
     fn bind(&mut self, endpoint: &str) -> Result<()> {
         self.check_alive()?;
-        match Endpoint::parse(endpoint)? {
-            Endpoint::Tcp { host, port } => {
-                let (listener, addr) = transport::bind_tcp(&host, port, &self.options)?;
-                let resolved = format_tcp(addr);
-                let io = self.ctx.choose_io()?.clone();
-                let endpoint_id = self.record(EndpointKind::Bound, endpoint, resolved, None);
-                io.post(IoCommand::Listen {
-                    listener,
-                    socket: self.socket_ref(),
-                    endpoint_id,
-                });
+        let parsed = Endpoint::parse(endpoint)?;
+        let listening = match parsed {
+            Endpoint::Tcp { host, port } => transport::bind_tcp(&host, port, &self.options)
+                .map(|(listener, addr)| (listener, format_tcp(addr))),
+            Endpoint::Ipc(path) => transport::bind_ipc(path.as_deref())
+                .map(|(listener, path)| (listener, format!("ipc://{}", path.display()))),
+            Endpoint::Inproc(name) => return self.bind_inproc(endpoint, name),
+        };
+        let (listener, resolved) = match listening {
+            Ok(bound) => bound,
+            Err(e) => {
+                self.monitor
+                    .emit(EventKind::BindFailed(e.to_string()), endpoint);
+                return Err(e);
             }
-            Endpoint::Ipc(path) => {
-                let io = self.ctx.choose_io()?.clone();
-                let (listener, path) = transport::bind_ipc(path.as_deref())?;
-                let resolved = format!("ipc://{}", path.display());
-                let endpoint_id = self.record(EndpointKind::Bound, endpoint, resolved, None);
-                io.post(IoCommand::Listen {
-                    listener,
-                    socket: self.socket_ref(),
-                    endpoint_id,
-                });
-            }
-            Endpoint::Inproc(name) => {
-                let endpoint_id = self.ctx.next_id();
-                let binder = Binder {
-                    socket_id: self.id,
-                    mailbox: self.mailbox.clone(),
-                    peer: self.our_peer_info(),
-                    sndhwm: self.options.sndhwm,
-                    rcvhwm: self.options.rcvhwm,
-                    endpoint_id,
-                };
-                if !self.ctx.inproc().bind(&name, binder) {
-                    return Err(Error::AddressInUse(endpoint.to_string()));
-                }
-                self.endpoints.push(EndpointRecord {
-                    id: endpoint_id,
-                    kind: EndpointKind::Bound,
-                    given: endpoint.to_string(),
-                    resolved: endpoint.to_string(),
-                    inproc: Some(name),
-                });
-                self.last_endpoint = Some(endpoint.to_string());
-                // Connects that were waiting for this name arrive as Attach commands.
-                self.process_commands();
-            }
+        };
+        let io = self.ctx.choose_io()?.clone();
+        let socket = self.socket_ref(&resolved);
+        let endpoint_id = self.record(EndpointKind::Bound, endpoint, resolved.clone(), None);
+        self.monitor.emit(EventKind::Listening, &resolved);
+        io.post(IoCommand::Listen {
+            listener,
+            socket,
+            endpoint_id,
+        });
+        Ok(())
+    }
+
+    fn bind_inproc(&mut self, endpoint: &str, name: String) -> Result<()> {
+        let endpoint_id = self.ctx.next_id();
+        let binder = Binder {
+            socket_id: self.id,
+            mailbox: self.mailbox.clone(),
+            peer: self.our_peer_info(),
+            sndhwm: self.options.sndhwm,
+            rcvhwm: self.options.rcvhwm,
+            endpoint_id,
+        };
+        if !self.ctx.inproc().bind(&name, binder) {
+            return Err(Error::AddressInUse(endpoint.to_string()));
         }
+        self.endpoints.push(EndpointRecord {
+            id: endpoint_id,
+            kind: EndpointKind::Bound,
+            given: endpoint.to_string(),
+            resolved: endpoint.to_string(),
+            inproc: Some(name),
+        });
+        self.last_endpoint = Some(endpoint.to_string());
+        // Connects that were waiting for this name arrive as Attach commands.
+        self.process_commands();
         Ok(())
     }
 
@@ -336,7 +356,7 @@ impl Core {
         };
         io.post(IoCommand::Connect {
             endpoint: parsed,
-            socket: self.socket_ref(),
+            socket: self.socket_ref(endpoint),
             endpoint_id,
             pipe,
         });

@@ -1,0 +1,584 @@
+//! zerosock against libzmq (through the `zmq` crate), side by side in one run: PUSH/PULL
+//! throughput over tcp, ipc and inproc at 8 B, 64 B, 1 KiB and 64 KiB, plus a raw
+//! `std::net` TCP loopback stream as the ceiling for the 64 KiB tcp rows.
+//!
+//! ```sh
+//! cargo bench --bench throughput              # everything
+//! cargo bench --bench throughput -- tcp       # rows whose name contains "tcp"
+//! cargo bench --bench throughput -- 64KiB     # ... or "64KiB" (names: tcp/8B, ipc/1KiB, ...)
+//! ZS_BENCH_QUICK=1 cargo bench --bench throughput   # smoke run: small counts, one round
+//! ```
+//!
+//! Method, the same for both libraries: a fresh context with one I/O thread per run; PULL
+//! binds in the main thread, PUSH connects and sends from a second thread, a fresh message
+//! per send (copied from one buffer, as libzmq's `remote_thr` allocates one per send).
+//! Every message carries its sequence number in its first 8 bytes and the receiver checks
+//! size and sequence, so loss, reordering or truncation fails the run instead of flattering
+//! it. The clock runs from the first message's arrival to the last's (as libzmq's
+//! `local_thr`); the sender keeps its socket open until the receiver has everything, so
+//! teardown is neither timed nor a source of loss (see `keep_open_until_done`). Rows
+//! alternate zerosock and libzmq runs (who goes first alternates too) and keep the best rate
+//! of each side.
+//!
+//! Options differ from the defaults only where a stuck run must fail instead of hanging:
+//! RCVTIMEO and SNDTIMEO of 10 s and a LINGER of 2 s, identical for both libraries (they
+//! change nothing on the fast path). A watchdog ends the process if a run overruns anyway.
+//!
+//! CPU per message is the process's user+sys time (all threads: sender, receiver, I/O
+//! threads) over the run, read from `/proc/self/stat` (clock ticks, taken as 100 Hz, so
+//! short runs are coarse), divided by the message count; the lowest of the runs is shown.
+//!
+//! The 64 KiB rows swing from run to run on both sides because of the allocator, not the
+//! libraries: the receiving thread frees bodies the sending thread allocated, glibc trims
+//! the sender's arena with `madvise`, and the next allocations fault their pages back in.
+//! `GLIBC_TUNABLES=glibc.malloc.trim_threshold=1073741824` steadies them.
+
+use std::io::{Read, Write};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const RCVTIMEO_MS: i32 = 10_000;
+const SNDTIMEO_MS: i32 = 10_000;
+const LINGER_MS: i32 = 2_000;
+/// Longest one run may take, setup and teardown included, before the watchdog fires.
+const RUN_DEADLINE: Duration = Duration::from_secs(120);
+/// Clock ticks per second of `/proc/self/stat` (USER_HZ; 100 on every mainstream Linux).
+const TICKS_PER_SEC: f64 = 100.0;
+
+const TRANSPORTS: [&str; 3] = ["tcp", "ipc", "inproc"];
+/// (size, label, messages per run in a full run).
+const SIZES: [(usize, &str, u64); 4] = [
+    (8, "8B", 1_000_000),
+    (64, "64B", 1_000_000),
+    (1024, "1KiB", 300_000),
+    (65536, "64KiB", 10_000),
+];
+/// Full runs divide counts by this under ZS_BENCH_QUICK.
+const QUICK_DIVISOR: u64 = 20;
+/// Raw TCP: bytes per measurement, and the write sizes tried.
+const RAW_TCP_BYTES: u64 = 1 << 30;
+const RAW_TCP_WRITE_SIZES: [usize; 2] = [64 * 1024, 256 * 1024];
+
+#[derive(Clone, Copy, PartialEq)]
+enum Lib {
+    Zerosock,
+    Libzmq,
+}
+
+impl Lib {
+    fn name(self) -> &'static str {
+        match self {
+            Lib::Zerosock => "zerosock",
+            Lib::Libzmq => "libzmq",
+        }
+    }
+}
+
+/// One run's result.
+#[derive(Clone, Copy)]
+struct Sample {
+    /// Messages per second, first arrival to last.
+    rate: f64,
+    /// Process CPU seconds per message over the whole run.
+    cpu_per_msg: Option<f64>,
+}
+
+/// The best of a side's runs, or the first failure.
+#[derive(Default)]
+struct Best {
+    rate: Option<f64>,
+    cpu_per_msg: Option<f64>,
+    failure: Option<String>,
+}
+
+impl Best {
+    fn add(&mut self, result: Result<Sample, String>) {
+        match result {
+            Ok(s) => {
+                self.rate = Some(self.rate.map_or(s.rate, |r| r.max(s.rate)));
+                if let Some(c) = s.cpu_per_msg {
+                    self.cpu_per_msg = Some(self.cpu_per_msg.map_or(c, |b| b.min(c)));
+                }
+            }
+            Err(e) => {
+                if self.failure.is_none() {
+                    self.failure = Some(e);
+                }
+            }
+        }
+    }
+}
+
+fn main() {
+    // Cargo passes `--bench` to harness-less benches; anything else not starting with `-`
+    // is the filter.
+    let filter: Option<String> = std::env::args().skip(1).find(|a| !a.starts_with('-'));
+    let quick = std::env::var("ZS_BENCH_QUICK").is_ok_and(|v| !v.is_empty() && v != "0");
+    let rounds = if quick { 1 } else { 3 };
+    let divisor = if quick { QUICK_DIVISOR } else { 1 };
+    let raw_bytes = if quick {
+        RAW_TCP_BYTES / 16
+    } else {
+        RAW_TCP_BYTES
+    };
+
+    let rows: Vec<(&str, usize, &str, u64)> = TRANSPORTS
+        .iter()
+        .flat_map(|&t| {
+            SIZES
+                .iter()
+                .map(move |&(s, l, c)| (t, s, l, (c / divisor).max(2)))
+        })
+        .filter(|(t, _, l, _)| {
+            filter
+                .as_deref()
+                .map_or(true, |f| format!("{t}/{l}").contains(f))
+        })
+        .collect();
+    if rows.is_empty() {
+        eprintln!(
+            "no row matches {:?}; rows are named tcp/8B, tcp/64B, tcp/1KiB, tcp/64KiB, \
+             ipc/..., inproc/...",
+            filter.unwrap_or_default()
+        );
+        std::process::exit(1);
+    }
+
+    let watchdog = Watchdog::start();
+    let started = Instant::now();
+    println!(
+        "PUSH/PULL throughput, zerosock vs libzmq {} (zmq crate), one I/O thread each{}",
+        libzmq_version(),
+        if quick {
+            "  [ZS_BENCH_QUICK: small counts, 1 round]"
+        } else {
+            ""
+        }
+    );
+    println!(
+        "best of {rounds} alternating run(s) per side; ratio = zerosock/libzmq msg/s; \
+         MB = 10^6 B; CPU = process user+sys per message (min over runs)"
+    );
+    println!();
+    println!(
+        "{:<12} {:>9} {:>13} {:>13} {:>6} {:>10} {:>10} {:>11} {:>11}",
+        "row",
+        "messages",
+        "zerosock/s",
+        "libzmq/s",
+        "ratio",
+        "zs MB/s",
+        "lz MB/s",
+        "zs CPU/msg",
+        "lz CPU/msg"
+    );
+
+    let mut failed = false;
+    for (transport, size, label, count) in rows {
+        let name = format!("{transport}/{label}");
+        let raw = if transport == "tcp" && size == 65536 {
+            watchdog.arm("raw TCP loopback", RUN_DEADLINE);
+            // The best write size; an error only if every one failed.
+            let mut best: Result<f64, String> = Err("no write size tried".to_string());
+            for write_size in RAW_TCP_WRITE_SIZES {
+                match (raw_tcp(raw_bytes, write_size), &best) {
+                    (Ok(r), Ok(b)) if r <= *b => {}
+                    (Ok(r), _) => best = Ok(r),
+                    (Err(e), Err(_)) => best = Err(e),
+                    (Err(_), Ok(_)) => {}
+                }
+            }
+            watchdog.disarm();
+            Some(best)
+        } else {
+            None
+        };
+
+        let mut zs = Best::default();
+        let mut lz = Best::default();
+        for round in 0..rounds {
+            let order = if round % 2 == 0 {
+                [Lib::Zerosock, Lib::Libzmq]
+            } else {
+                [Lib::Libzmq, Lib::Zerosock]
+            };
+            for lib in order {
+                watchdog.arm(&format!("{} {name}", lib.name()), RUN_DEADLINE);
+                let result = match lib {
+                    Lib::Zerosock => run_zerosock(transport, size, count),
+                    Lib::Libzmq => run_libzmq(transport, size, count),
+                };
+                watchdog.disarm();
+                if let Err(e) = &result {
+                    eprintln!("{} {name} round {}: FAILED: {e}", lib.name(), round + 1);
+                }
+                match lib {
+                    Lib::Zerosock => zs.add(result),
+                    Lib::Libzmq => lz.add(result),
+                }
+            }
+        }
+        failed |= zs.failure.is_some() || lz.failure.is_some();
+
+        let rate = |b: &Best| {
+            b.rate
+                .map_or("FAILED".to_string(), |r| format!("{}", r as u64))
+        };
+        let mbs = |b: &Best| {
+            b.rate
+                .map_or("-".to_string(), |r| format!("{:.1}", r * size as f64 / 1e6))
+        };
+        let cpu = |b: &Best| b.cpu_per_msg.map_or("-".to_string(), format_cpu);
+        let ratio = match (zs.rate, lz.rate) {
+            (Some(a), Some(b)) if b > 0.0 => format!("{:.2}", a / b),
+            _ => "-".to_string(),
+        };
+        let mut line = format!(
+            "{name:<12} {count:>9} {:>13} {:>13} {ratio:>6} {:>10} {:>10} {:>11} {:>11}",
+            rate(&zs),
+            rate(&lz),
+            mbs(&zs),
+            mbs(&lz),
+            cpu(&zs),
+            cpu(&lz)
+        );
+        match raw {
+            Some(Ok(r)) => line.push_str(&format!("   raw TCP loopback: {r:.1} MB/s")),
+            Some(Err(e)) => {
+                failed = true;
+                line.push_str(&format!("   raw TCP loopback FAILED: {e}"));
+            }
+            None => {}
+        }
+        println!("{line}");
+        for (lib, b) in [(Lib::Zerosock, &zs), (Lib::Libzmq, &lz)] {
+            if let Some(e) = &b.failure {
+                println!("    {} failed: {e}", lib.name());
+            }
+        }
+    }
+    println!();
+    println!("total time: {:.1} s", started.elapsed().as_secs_f64());
+    if failed {
+        eprintln!("error: at least one run failed (see above)");
+        std::process::exit(1);
+    }
+}
+
+fn format_cpu(secs: f64) -> String {
+    let ns = secs * 1e9;
+    if ns >= 10_000.0 {
+        format!("{:.1} us", ns / 1000.0)
+    } else {
+        format!("{ns:.0} ns")
+    }
+}
+
+fn libzmq_version() -> String {
+    let (major, minor, patch) = zmq::version();
+    format!("{major}.{minor}.{patch}")
+}
+
+/// A fresh endpoint for one run; `tcp://127.0.0.1:*` is resolved after binding.
+fn endpoint(transport: &str, lib: Lib) -> String {
+    static RUN: AtomicU64 = AtomicU64::new(0);
+    let n = RUN.fetch_add(1, Ordering::Relaxed);
+    match transport {
+        "tcp" => "tcp://127.0.0.1:*".to_string(),
+        "ipc" => {
+            let path = ipc_path(lib, n);
+            let _ = std::fs::remove_file(&path);
+            format!("ipc://{}", path.display())
+        }
+        _ => format!("inproc://bench-{}-{n}", lib.name()),
+    }
+}
+
+fn ipc_path(lib: Lib, n: u64) -> std::path::PathBuf {
+    std::env::temp_dir().join(format!(
+        "zerosock-bench-{}-{}-{n}.ipc",
+        std::process::id(),
+        lib.name()
+    ))
+}
+
+fn remove_ipc_file(ep: &str) {
+    if let Some(path) = ep.strip_prefix("ipc://") {
+        let _ = std::fs::remove_file(path);
+    }
+}
+
+/// Process user+sys time in clock ticks, all threads (live and exited) included.
+fn cpu_ticks() -> Option<u64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // The command name (field 2) is in parentheses and may hold spaces: count from after it.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // `rest` starts at field 3 (state); utime and stime are fields 14 and 15.
+    let utime: u64 = fields.get(11)?.parse().ok()?;
+    let stime: u64 = fields.get(12)?.parse().ok()?;
+    Some(utime + stime)
+}
+
+fn cpu_per_msg(before: Option<u64>, after: Option<u64>, count: u64) -> Option<f64> {
+    let ticks = after?.checked_sub(before?)?;
+    Some(ticks as f64 / TICKS_PER_SEC / count as f64)
+}
+
+fn stamp(buf: &mut [u8], seq: u64) {
+    buf[..8].copy_from_slice(&seq.to_le_bytes());
+}
+
+fn check(body: &[u8], size: usize, seq: u64) -> Result<(), String> {
+    if body.len() != size {
+        return Err(format!(
+            "message {seq} has {} bytes, expected {size}",
+            body.len()
+        ));
+    }
+    let got = u64::from_le_bytes(body[..8].try_into().unwrap());
+    if got != seq {
+        return Err(format!("message {seq} carries sequence number {got}"));
+    }
+    Ok(())
+}
+
+/// The sender keeps its socket open until the receiver has everything (or gave up), so
+/// that no run depends on what closing a socket with messages in flight does. (libzmq 4.3.4
+/// loses the tail of the stream over ipc when the sending PUSH closes while the receiving
+/// PULL sits at its high-water mark: the receiving engine takes the peer's hang-up as an
+/// error and drops what is still in the kernel buffer, whatever LINGER says. zerosock's
+/// behaviour on close is exercised by `examples/remote_thr` and `examples/throughput`.)
+fn keep_open_until_done(done: &std::sync::mpsc::Receiver<()>) {
+    let _ = done.recv_timeout(RUN_DEADLINE);
+}
+
+fn timed_out(seq: u64, count: u64) -> String {
+    format!("message {seq} of {count} did not arrive within {RCVTIMEO_MS} ms")
+}
+
+// ----- zerosock ----------------------------------------------------------------------------
+
+fn run_zerosock(transport: &str, size: usize, count: u64) -> Result<Sample, String> {
+    use zerosock::{Context, Error, SocketType};
+    let err = |what: &'static str| move |e: Error| format!("zerosock {what}: {e}");
+
+    let ctx = Context::new();
+    let pull = ctx.socket(SocketType::Pull).map_err(err("socket(PULL)"))?;
+    pull.set_rcvtimeo(RCVTIMEO_MS)
+        .map_err(err("set_rcvtimeo"))?;
+    pull.bind(&endpoint(transport, Lib::Zerosock))
+        .map_err(err("bind"))?;
+    let ep = pull
+        .last_endpoint()
+        .ok_or("zerosock: no last_endpoint after bind")?;
+
+    let cpu_before = cpu_ticks();
+    let push = ctx.socket(SocketType::Push).map_err(err("socket(PUSH)"))?;
+    push.set_sndtimeo(SNDTIMEO_MS)
+        .map_err(err("set_sndtimeo"))?;
+    push.set_linger(LINGER_MS).map_err(err("set_linger"))?;
+    push.connect(&ep).map_err(err("connect"))?;
+    let (done, wait_done) = std::sync::mpsc::channel::<()>();
+    let sender = std::thread::spawn(move || -> Result<(), String> {
+        let mut buf = vec![0x5au8; size];
+        for seq in 0..count {
+            stamp(&mut buf, seq);
+            push.send(&buf[..], 0)
+                .map_err(|e| format!("zerosock send of message {seq}: {e}"))?;
+        }
+        keep_open_until_done(&wait_done);
+        Ok(())
+    });
+
+    let recv = |seq: u64| -> Result<(), String> {
+        match pull.recv(0) {
+            Ok(msg) => check(&msg, size, seq),
+            Err(Error::TimedOut) => Err(timed_out(seq, count)),
+            Err(e) => Err(format!("zerosock recv of message {seq}: {e}")),
+        }
+    };
+    let received = (|| -> Result<Duration, String> {
+        recv(0)?;
+        let start = Instant::now();
+        for seq in 1..count {
+            recv(seq)?;
+        }
+        Ok(start.elapsed())
+    })();
+    let _ = done.send(());
+    let sent = sender
+        .join()
+        .unwrap_or_else(|_| Err("zerosock sender thread panicked".to_string()));
+    let cpu_after = cpu_ticks();
+    drop(pull);
+    drop(ctx);
+    remove_ipc_file(&ep);
+
+    let elapsed = received?;
+    sent?;
+    Ok(Sample {
+        rate: count as f64 / elapsed.as_secs_f64().max(1e-9),
+        cpu_per_msg: cpu_per_msg(cpu_before, cpu_after, count),
+    })
+}
+
+// ----- libzmq ------------------------------------------------------------------------------
+
+fn run_libzmq(transport: &str, size: usize, count: u64) -> Result<Sample, String> {
+    let err = |what: &'static str| move |e: zmq::Error| format!("libzmq {what}: {e}");
+
+    let ctx = zmq::Context::new();
+    let pull = ctx.socket(zmq::PULL).map_err(err("socket(PULL)"))?;
+    pull.set_rcvtimeo(RCVTIMEO_MS)
+        .map_err(err("set_rcvtimeo"))?;
+    pull.bind(&endpoint(transport, Lib::Libzmq))
+        .map_err(err("bind"))?;
+    let ep = pull
+        .get_last_endpoint()
+        .map_err(err("get_last_endpoint"))?
+        .map_err(|_| "libzmq: last endpoint is not UTF-8".to_string())?;
+
+    let cpu_before = cpu_ticks();
+    let push = ctx.socket(zmq::PUSH).map_err(err("socket(PUSH)"))?;
+    push.set_sndtimeo(SNDTIMEO_MS)
+        .map_err(err("set_sndtimeo"))?;
+    push.set_linger(LINGER_MS).map_err(err("set_linger"))?;
+    push.connect(&ep).map_err(err("connect"))?;
+    let (done, wait_done) = std::sync::mpsc::channel::<()>();
+    let sender = std::thread::spawn(move || -> Result<(), String> {
+        let mut buf = vec![0x5au8; size];
+        for seq in 0..count {
+            stamp(&mut buf, seq);
+            push.send(&buf[..], 0)
+                .map_err(|e| format!("libzmq send of message {seq}: {e}"))?;
+        }
+        keep_open_until_done(&wait_done);
+        Ok(())
+    });
+
+    let mut msg = zmq::Message::new();
+    let mut recv = |seq: u64| -> Result<(), String> {
+        match pull.recv(&mut msg, 0) {
+            Ok(()) => check(&msg, size, seq),
+            Err(zmq::Error::EAGAIN) => Err(timed_out(seq, count)),
+            Err(e) => Err(format!("libzmq recv of message {seq}: {e}")),
+        }
+    };
+    let received = (|| -> Result<Duration, String> {
+        recv(0)?;
+        let start = Instant::now();
+        for seq in 1..count {
+            recv(seq)?;
+        }
+        Ok(start.elapsed())
+    })();
+    let _ = done.send(());
+    let sent = sender
+        .join()
+        .unwrap_or_else(|_| Err("libzmq sender thread panicked".to_string()));
+    let cpu_after = cpu_ticks();
+    drop(pull);
+    drop(ctx);
+    remove_ipc_file(&ep);
+
+    let elapsed = received?;
+    sent?;
+    Ok(Sample {
+        rate: count as f64 / elapsed.as_secs_f64().max(1e-9),
+        cpu_per_msg: cpu_per_msg(cpu_before, cpu_after, count),
+    })
+}
+
+// ----- raw TCP -----------------------------------------------------------------------------
+
+/// MB/s of one `std::net` loopback stream carrying `total` bytes in writes of `write_size`,
+/// read 256 KiB at a time; timed from the first byte's arrival to the last's.
+fn raw_tcp(total: u64, write_size: usize) -> Result<f64, String> {
+    let io = |what: &'static str| move |e: std::io::Error| format!("raw TCP {what}: {e}");
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(io("bind"))?;
+    let addr = listener.local_addr().map_err(io("local_addr"))?;
+    let writer = std::thread::spawn(move || -> Result<(), String> {
+        let mut stream = std::net::TcpStream::connect(addr).map_err(io("connect"))?;
+        stream
+            .set_write_timeout(Some(Duration::from_secs(10)))
+            .map_err(io("set_write_timeout"))?;
+        let buf = vec![0x5au8; write_size];
+        let mut left = total;
+        while left > 0 {
+            let n = left.min(write_size as u64) as usize;
+            stream.write_all(&buf[..n]).map_err(io("write"))?;
+            left -= n as u64;
+        }
+        Ok(())
+    });
+    let (mut stream, _) = listener.accept().map_err(io("accept"))?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .map_err(io("set_read_timeout"))?;
+    let mut buf = vec![0u8; 256 * 1024];
+    let mut got = 0u64;
+    let mut start = None;
+    while got < total {
+        let n = stream.read(&mut buf).map_err(io("read"))?;
+        if n == 0 {
+            return Err(format!(
+                "raw TCP: stream ended after {got} of {total} bytes"
+            ));
+        }
+        start.get_or_insert_with(Instant::now);
+        got += n as u64;
+    }
+    let elapsed = start.map_or(Duration::ZERO, |s| s.elapsed());
+    writer
+        .join()
+        .unwrap_or_else(|_| Err("raw TCP writer panicked".to_string()))?;
+    Ok(total as f64 / elapsed.as_secs_f64().max(1e-9) / 1e6)
+}
+
+// ----- watchdog ----------------------------------------------------------------------------
+
+/// Ends the process with a message if a run overruns its deadline: whatever is stuck is
+/// reported, and the benchmark never hangs.
+struct Watchdog {
+    /// Deadline in ms since `epoch`; 0 when disarmed.
+    deadline_ms: Arc<AtomicU64>,
+    what: Arc<Mutex<String>>,
+    epoch: Instant,
+}
+
+impl Watchdog {
+    fn start() -> Watchdog {
+        let epoch = Instant::now();
+        let deadline_ms = Arc::new(AtomicU64::new(0));
+        let what = Arc::new(Mutex::new(String::new()));
+        let (d, w) = (deadline_ms.clone(), what.clone());
+        std::thread::spawn(move || loop {
+            std::thread::sleep(Duration::from_millis(100));
+            let deadline = d.load(Ordering::Acquire);
+            if deadline != 0 && epoch.elapsed().as_millis() as u64 > deadline {
+                let what = w.lock().map(|s| s.clone()).unwrap_or_default();
+                eprintln!("error: `{what}` did not finish within its deadline: it is stuck");
+                std::process::exit(2);
+            }
+        });
+        Watchdog {
+            deadline_ms,
+            what,
+            epoch,
+        }
+    }
+
+    fn arm(&self, what: &str, limit: Duration) {
+        if let Ok(mut w) = self.what.lock() {
+            *w = what.to_string();
+        }
+        let deadline = (self.epoch.elapsed() + limit).as_millis() as u64;
+        self.deadline_ms.store(deadline.max(1), Ordering::Release);
+    }
+
+    fn disarm(&self) {
+        self.deadline_ms.store(0, Ordering::Release);
+    }
+}
