@@ -4,6 +4,8 @@
 
 mod context;
 mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 mod io;
 mod monitor;
 mod msg;
