@@ -593,6 +593,12 @@ impl Session {
             let len = self.rbuf.len();
             let need = up.conn.wants().saturating_sub(len);
             let chunk = need.clamp(READ_CHUNK, PREALLOC_MAX.max(len));
+            if need > READ_CHUNK && self.rbuf.capacity() - len < chunk {
+                // Large frames: one buffer holds several bodies, which leave it without a
+                // copy (they share it), so a stream of large messages costs one allocation
+                // per PREALLOC_MAX bytes instead of one per message.
+                self.rbuf.reserve(chunk.max(PREALLOC_MAX));
+            }
             self.rbuf.resize(len + chunk, 0);
             match up.stream.read(&mut self.rbuf[len..]) {
                 Ok(0) => {
