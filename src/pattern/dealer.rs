@@ -56,6 +56,14 @@ impl<P: Pipes> Pattern<P> for Dealer {
         self.fq.recv(pipes).map(|(m, _)| m)
     }
 
+    fn has_in(&mut self, pipes: &mut P) -> bool {
+        self.fq.has_in(pipes)
+    }
+
+    fn has_out(&mut self, pipes: &mut P) -> bool {
+        self.lb.has_out(pipes)
+    }
+
     fn set_option(&mut self, _pipes: &mut P, option: PatternOption<'_>) -> Result<(), Error> {
         match option {
             PatternOption::ProbeRouter(on) => self.probe = on,

@@ -14,6 +14,9 @@ pub(crate) struct FairQueue {
     /// That pipe was removed mid-message: the next frame returned is an empty last frame,
     /// so the caller never sees the frames of another message appended to a torn one.
     torn: Option<usize>,
+    /// The first frame of the next message and its pipe, read ahead by [`FairQueue::peek`]
+    /// (poll asks whether a message is waiting without taking it).
+    prefetched: Option<(Msg, usize)>,
 }
 
 impl FairQueue {
@@ -22,6 +25,13 @@ impl FairQueue {
     }
 
     pub(crate) fn detach(&mut self, idx: usize) {
+        if self.prefetched.as_ref().is_some_and(|(_, i)| *i == idx) {
+            // Nobody saw any of that message: it goes whole, nothing is torn.
+            self.prefetched = None;
+            if self.reading == Some(idx) {
+                self.reading = None;
+            }
+        }
         if let Some(pos) = self.active.iter().position(|&i| i == idx) {
             self.active.remove(pos);
             if self.current > pos {
@@ -47,6 +57,9 @@ impl FairQueue {
     ) -> Result<(Msg, usize), Blocked<()>> {
         if let Some(idx) = self.torn.take() {
             return Ok((Msg::new(), idx));
+        }
+        if let Some(first) = self.prefetched.take() {
+            return Ok(first);
         }
         if let Some(idx) = self.reading {
             // The rest of a message was published with its first frame.
@@ -87,6 +100,26 @@ impl FairQueue {
             }
         }
         Err(Blocked::Again(()))
+    }
+
+    /// Whether a frame is waiting, without taking it: the rest of a message being read, or
+    /// the first frame of the next one (read ahead and kept for [`FairQueue::recv`]). When
+    /// this says no, every pipe is asleep and wakes the socket when data arrives.
+    pub(crate) fn has_in<P: Pipes + ?Sized>(&mut self, pipes: &mut P) -> bool {
+        self.torn.is_some() || self.reading.is_some() || self.peek(pipes).is_some()
+    }
+
+    /// The first frame of the next message and its pipe, without taking it; `None` when no
+    /// message is waiting or a message is half read.
+    pub(crate) fn peek<P: Pipes + ?Sized>(&mut self, pipes: &mut P) -> Option<(&Msg, usize)> {
+        if self.prefetched.is_none() {
+            if self.torn.is_some() || self.reading.is_some() {
+                return None;
+            }
+            let first = self.recv(pipes).ok()?;
+            self.prefetched = Some(first);
+        }
+        self.prefetched.as_ref().map(|(m, i)| (m, *i))
     }
 }
 
@@ -139,5 +172,48 @@ mod tests {
         let (end, _) = fq.recv(&mut pipes).unwrap();
         assert!(end.is_empty() && !end.more());
         assert_eq!(fq.recv(&mut pipes).unwrap(), (Msg::from("b1"), 1));
+    }
+
+    #[test]
+    fn peeking_keeps_the_message_and_its_order() {
+        let mut pipes = FakePipes::with(2, 10);
+        let mut fq = FairQueue::default();
+        fq.attach(0);
+        fq.attach(1);
+        assert!(!fq.has_in(&mut pipes));
+        pipes.push_in(1, &[b"b1", b"b2"]);
+        pipes.push_in(0, &[b"a"]);
+        fq.activate(0);
+        fq.activate(1);
+        for _ in 0..3 {
+            assert!(
+                fq.has_in(&mut pipes),
+                "level triggered: asked again, same answer"
+            );
+        }
+        assert_eq!(
+            fq.peek(&mut pipes).map(|(m, i)| (m.to_vec(), i)),
+            Some((b"a".to_vec(), 0))
+        );
+        assert_eq!(fq.recv(&mut pipes).unwrap(), (Msg::from("a"), 0));
+        assert!(fq.has_in(&mut pipes));
+        assert_eq!(fq.recv(&mut pipes).unwrap().0, "b1");
+        assert!(fq.has_in(&mut pipes), "the rest of a message counts");
+        assert_eq!(fq.recv(&mut pipes).unwrap().0, "b2");
+        assert!(!fq.has_in(&mut pipes));
+    }
+
+    #[test]
+    fn a_peeked_message_of_a_removed_pipe_goes_whole() {
+        let mut pipes = FakePipes::with(2, 10);
+        pipes.push_in(0, &[b"a1", b"a2"]);
+        pipes.push_in(1, &[b"b"]);
+        let mut fq = FairQueue::default();
+        fq.attach(0);
+        fq.attach(1);
+        assert!(fq.has_in(&mut pipes));
+        fq.detach(0);
+        assert_eq!(fq.recv(&mut pipes).unwrap(), (Msg::from("b"), 1));
+        assert!(fq.recv(&mut pipes).is_err());
     }
 }

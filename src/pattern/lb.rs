@@ -120,6 +120,25 @@ impl LoadBalancer {
         }
         Err(Blocked::Again(msg))
     }
+
+    /// Whether the next message would be accepted: a message is half sent (its later frames
+    /// always are), or some pipe has room. Pipes without room are set aside until they wake.
+    pub(crate) fn has_out<P: Pipes + ?Sized>(&mut self, pipes: &mut P) -> bool {
+        if !matches!(self.sending, Sending::Idle) {
+            return true;
+        }
+        while !self.active.is_empty() {
+            if self.current >= self.active.len() {
+                self.current = 0;
+            }
+            let idx = self.active[self.current];
+            if pipes.writable(idx) {
+                return true;
+            }
+            self.active.remove(self.current);
+        }
+        false
+    }
 }
 
 #[cfg(test)]

@@ -130,6 +130,14 @@ pub(crate) trait Pattern<P: Pipes>: Send {
     fn send(&mut self, pipes: &mut P, msg: Msg) -> Result<(), Blocked<Msg>>;
     /// Receives one frame.
     fn recv(&mut self, pipes: &mut P) -> Result<Msg, Blocked<()>>;
+    /// Whether `recv` would deliver a frame now (libzmq's `POLLIN`). Never loses a message:
+    /// what it reads ahead is kept for `recv`; it may drop only what `recv` would drop
+    /// (filtered, malformed or stale messages). When it says no, the pipes involved are
+    /// asleep and wake the socket when that may change.
+    fn has_in(&mut self, pipes: &mut P) -> bool;
+    /// Whether `send` would accept a message now (libzmq's `POLLOUT`). When it says no, the
+    /// pipes involved are marked waiting and wake the socket when credit returns.
+    fn has_out(&mut self, pipes: &mut P) -> bool;
     /// Whether this pattern ever reads its pipes (if not, the socket watches them for close).
     fn reads(&self) -> bool {
         true

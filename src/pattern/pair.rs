@@ -9,6 +9,10 @@ use crate::zmtp::PeerInfo;
 #[derive(Debug, Default)]
 pub(crate) struct Pair {
     peer: Option<usize>,
+    /// A frame read ahead by `has_in`, kept for `recv`.
+    prefetched: Option<Msg>,
+    /// A message is half sent (its later frames are always accepted).
+    sending: bool,
 }
 
 impl<P: Pipes> Pattern<P> for Pair {
@@ -29,6 +33,8 @@ impl<P: Pipes> Pattern<P> for Pair {
     fn detach(&mut self, idx: usize) {
         if self.peer == Some(idx) {
             self.peer = None;
+            self.prefetched = None;
+            self.sending = false;
         }
     }
 
@@ -45,6 +51,7 @@ impl<P: Pipes> Pattern<P> for Pair {
                 if !more {
                     pipes.flush(idx);
                 }
+                self.sending = more;
                 Ok(())
             }
             Err(WriteError::Full(m)) => Err(Blocked::Again(m)),
@@ -56,6 +63,9 @@ impl<P: Pipes> Pattern<P> for Pair {
     }
 
     fn recv(&mut self, pipes: &mut P) -> Result<Msg, Blocked<()>> {
+        if let Some(m) = self.prefetched.take() {
+            return Ok(m);
+        }
         let Some(idx) = self.peer else {
             return Err(Blocked::Again(()));
         };
@@ -67,6 +77,17 @@ impl<P: Pipes> Pattern<P> for Pair {
                 Err(Blocked::Again(()))
             }
         }
+    }
+
+    fn has_in(&mut self, pipes: &mut P) -> bool {
+        if self.prefetched.is_none() {
+            self.prefetched = Pattern::<P>::recv(self, pipes).ok();
+        }
+        self.prefetched.is_some()
+    }
+
+    fn has_out(&mut self, pipes: &mut P) -> bool {
+        self.sending || self.peer.is_some_and(|idx| pipes.writable(idx))
     }
 }
 
@@ -87,6 +108,12 @@ mod tests {
         pipes.pipes[0].inbound.push_back(Msg::from("r"));
         assert_eq!(pair.recv(&mut pipes).unwrap(), "r");
         assert!(matches!(pair.recv(&mut pipes), Err(Blocked::Again(()))));
+        assert!(!pair.has_in(&mut pipes));
+        pipes.pipes[0].inbound.push_back(Msg::from("kept"));
+        assert!(pair.has_in(&mut pipes) && pair.has_in(&mut pipes));
+        assert_eq!(pair.recv(&mut pipes).unwrap(), "kept");
+        assert!(!pair.has_in(&mut pipes));
+        assert!(!pair.has_out(&mut pipes), "capacity 1, one message queued");
         pair.detach(0);
         assert!(pair.attach(&mut pipes, 1, None, false));
     }

@@ -36,6 +36,12 @@ impl<P: Pipes> Pattern<P> for Push {
             "PUSH sockets cannot receive",
         )))
     }
+    fn has_in(&mut self, _pipes: &mut P) -> bool {
+        false
+    }
+    fn has_out(&mut self, pipes: &mut P) -> bool {
+        self.lb.has_out(pipes)
+    }
     fn reads(&self) -> bool {
         false
     }
@@ -69,5 +75,11 @@ impl<P: Pipes> Pattern<P> for Pull {
     }
     fn recv(&mut self, pipes: &mut P) -> Result<Msg, Blocked<()>> {
         self.fq.recv(pipes).map(|(m, _)| m)
+    }
+    fn has_in(&mut self, pipes: &mut P) -> bool {
+        self.fq.has_in(pipes)
+    }
+    fn has_out(&mut self, _pipes: &mut P) -> bool {
+        false
     }
 }

@@ -30,6 +30,9 @@ pub(crate) struct Rep {
     state: State,
     /// The envelope of the current request; reused, so replies allocate nothing.
     envelope: Vec<Msg>,
+    /// A request read ahead by `has_in` (its first body frame and pipe, `None` if that peer
+    /// left since), kept for `recv`; its envelope is in `envelope`.
+    ready: Option<(Msg, Option<usize>)>,
 }
 
 impl Default for Rep {
@@ -38,13 +41,15 @@ impl Default for Rep {
             fq: FairQueue::default(),
             state: State::Idle,
             envelope: Vec::new(),
+            ready: None,
         }
     }
 }
 
 impl Rep {
-    /// Reads envelopes until a well-formed one; returns the first body frame.
-    fn next_request<P: Pipes>(&mut self, pipes: &mut P) -> Result<Msg, Blocked<()>> {
+    /// Reads envelopes until a well-formed one (kept in `envelope`); returns the first body
+    /// frame and its pipe. Changes no state, so `has_in` may call it.
+    fn next_request<P: Pipes>(&mut self, pipes: &mut P) -> Result<(Msg, usize), Blocked<()>> {
         'request: loop {
             self.envelope.clear();
             let (mut frame, idx) = self.fq.recv(pipes)?;
@@ -67,12 +72,7 @@ impl Rep {
             if i != idx {
                 continue 'request;
             }
-            self.state = if body.more() {
-                State::Receiving { pipe: Some(idx) }
-            } else {
-                State::Reply { pipe: Some(idx) }
-            };
-            return Ok(body);
+            return Ok((body, idx));
         }
     }
 }
@@ -91,6 +91,11 @@ impl<P: Pipes> Pattern<P> for Rep {
 
     fn detach(&mut self, idx: usize) {
         self.fq.detach(idx);
+        if let Some((_, pipe)) = &mut self.ready {
+            if *pipe == Some(idx) {
+                *pipe = None;
+            }
+        }
         match &mut self.state {
             State::Receiving { pipe } | State::Reply { pipe } | State::Replying { pipe }
                 if *pipe == Some(idx) =>
@@ -168,15 +173,45 @@ impl<P: Pipes> Pattern<P> for Rep {
                 }
                 Ok(m)
             }
-            State::Idle => self.next_request(pipes),
+            State::Idle => {
+                let (body, pipe) = match self.ready.take() {
+                    Some(ready) => ready,
+                    None => self.next_request(pipes).map(|(m, i)| (m, Some(i)))?,
+                };
+                self.state = if body.more() {
+                    State::Receiving { pipe }
+                } else {
+                    State::Reply { pipe }
+                };
+                Ok(body)
+            }
         }
+    }
+
+    fn has_in(&mut self, pipes: &mut P) -> bool {
+        match self.state {
+            State::Idle => {
+                if self.ready.is_none() {
+                    self.ready = self.next_request(pipes).ok().map(|(m, i)| (m, Some(i)));
+                }
+                self.ready.is_some()
+            }
+            // The rest of a request was published with its first frame.
+            State::Receiving { .. } => true,
+            State::Reply { .. } | State::Replying { .. } => false,
+        }
+    }
+
+    fn has_out(&mut self, _pipes: &mut P) -> bool {
+        // As libzmq: a reply is always accepted (dropped if its peer cannot take it).
+        matches!(self.state, State::Reply { .. } | State::Replying { .. })
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pattern::fake::{send_msg, FakePipes};
+    use crate::pattern::fake::{deliver, send_msg, FakePipes};
 
     fn rep(pipes: &mut FakePipes, n: usize) -> Rep {
         let mut r = Rep::default();
@@ -219,6 +254,34 @@ mod tests {
                 b"r1".to_vec(),
                 vec![]
             ]]
+        );
+    }
+
+    #[test]
+    fn input_only_for_a_well_formed_request_and_never_lost() {
+        let mut pipes = FakePipes::with(1, 0);
+        let mut r = rep(&mut pipes, 1);
+        let has_in = |r: &mut Rep, p: &mut FakePipes| Pattern::has_in(r, p);
+        let has_out = |r: &mut Rep, p: &mut FakePipes| Pattern::has_out(r, p);
+        assert!(!has_in(&mut r, &mut pipes) && !has_out(&mut r, &mut pipes));
+        deliver(&mut r, &mut pipes, 0, &[b"malformed"]);
+        assert!(!has_in(&mut r, &mut pipes));
+        deliver(&mut r, &mut pipes, 0, &[b"id", b"", b"q"]);
+        assert!(has_in(&mut r, &mut pipes) && has_in(&mut r, &mut pipes));
+        assert!(
+            !has_out(&mut r, &mut pipes),
+            "no reply before the request is read"
+        );
+        assert!(matches!(
+            send_msg(&mut r, &mut pipes, &[b"early"]),
+            Err(Blocked::Fail(Error::WrongState(_)))
+        ));
+        assert_eq!(Pattern::recv(&mut r, &mut pipes).unwrap(), "q");
+        assert!(!has_in(&mut r, &mut pipes) && has_out(&mut r, &mut pipes));
+        send_msg(&mut r, &mut pipes, &[b"r"]).unwrap();
+        assert_eq!(
+            pipes.pipes[0].messages(),
+            vec![vec![b"id".to_vec(), vec![], b"r".to_vec()]]
         );
     }
 

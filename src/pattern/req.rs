@@ -42,6 +42,8 @@ pub(crate) struct Req {
     correlate: bool,
     request_id: u32,
     probe: bool,
+    /// A reply accepted ahead by `has_in` (its first body frame and pipe), kept for `recv`.
+    ready: Option<(Msg, usize)>,
 }
 
 impl Req {
@@ -54,6 +56,7 @@ impl Req {
             correlate: false,
             request_id: super::random_u32(),
             probe: false,
+            ready: None,
         }
     }
 
@@ -69,7 +72,42 @@ impl Req {
 
     /// Drops every message waiting now (stale replies must not answer the next request).
     fn drain<P: Pipes>(&mut self, pipes: &mut P) {
+        self.ready = None;
         while self.fq.recv(pipes).is_ok() {}
+    }
+
+    /// Reads until a well-formed reply from the `expected` pipe, dropping anything else;
+    /// returns its first body frame and pipe. Changes no state, so `has_in` may call it.
+    fn accept_reply<P: Pipes>(
+        &mut self,
+        pipes: &mut P,
+        expected: Option<usize>,
+    ) -> Result<(Msg, usize), Blocked<()>> {
+        loop {
+            let (first, idx) = self.fq.recv(pipes)?;
+            if Some(idx) != expected {
+                self.skip_rest(pipes, first.more());
+                continue;
+            }
+            let mut frame = first;
+            if self.correlate {
+                let ok = frame.more() && frame[..] == self.request_id.to_ne_bytes();
+                if !ok {
+                    self.skip_rest(pipes, frame.more());
+                    continue;
+                }
+                frame = match self.fq.recv(pipes) {
+                    Ok((m, _)) => m,
+                    Err(_) => continue,
+                };
+            }
+            if !frame.more() || !frame.is_empty() {
+                self.skip_rest(pipes, frame.more());
+                continue;
+            }
+            let (body, _) = self.fq.recv(pipes)?;
+            return Ok((body, idx));
+        }
     }
 
     /// Starts a request: the id frame (if correlating) and the delimiter, to the next peer.
@@ -172,35 +210,38 @@ impl<P: Pipes> Pattern<P> for Req {
             }
             State::Awaiting { pipe } => pipe,
         };
-        loop {
-            let (first, idx) = self.fq.recv(pipes)?;
-            if Some(idx) != expected {
-                self.skip_rest(pipes, first.more());
-                continue;
-            }
-            let mut frame = first;
-            if self.correlate {
-                let ok = frame.more() && frame[..] == self.request_id.to_ne_bytes();
-                if !ok {
-                    self.skip_rest(pipes, frame.more());
-                    continue;
+        let (body, idx) = match self.ready.take() {
+            Some(ready) => ready,
+            None => self.accept_reply(pipes, expected)?,
+        };
+        self.state = if body.more() {
+            State::Receiving { pipe: idx }
+        } else {
+            State::Idle
+        };
+        Ok(body)
+    }
+
+    fn has_in(&mut self, pipes: &mut P) -> bool {
+        match self.state {
+            // The rest of a reply was published with its first frame.
+            State::Receiving { .. } => true,
+            State::Awaiting { pipe } => {
+                if self.ready.is_none() {
+                    self.ready = self.accept_reply(pipes, pipe).ok();
                 }
-                frame = match self.fq.recv(pipes) {
-                    Ok((m, _)) => m,
-                    Err(_) => continue,
-                };
+                self.ready.is_some()
             }
-            if !frame.more() || !frame.is_empty() {
-                self.skip_rest(pipes, frame.more());
-                continue;
-            }
-            let (body, _) = self.fq.recv(pipes)?;
-            self.state = if body.more() {
-                State::Receiving { pipe: idx }
-            } else {
-                State::Idle
-            };
-            return Ok(body);
+            // As libzmq: a REQ has input only while a reply is awaited.
+            State::Idle | State::Sending { .. } => false,
+        }
+    }
+
+    fn has_out(&mut self, pipes: &mut P) -> bool {
+        match self.state {
+            State::Awaiting { .. } | State::Receiving { .. } if !self.relaxed => false,
+            State::Sending { .. } => true,
+            _ => self.lb.has_out(pipes),
         }
     }
 
@@ -313,6 +354,28 @@ mod tests {
             Pattern::recv(&mut r, &mut pipes),
             Err(Blocked::Again(()))
         ));
+    }
+
+    #[test]
+    fn input_only_for_the_awaited_reply_and_never_lost() {
+        let mut pipes = FakePipes::with(2, 0);
+        let mut r = req(&mut pipes, 2);
+        let has_in = |r: &mut Req, p: &mut FakePipes| Pattern::has_in(r, p);
+        let has_out = |r: &mut Req, p: &mut FakePipes| Pattern::has_out(r, p);
+        assert!(!has_in(&mut r, &mut pipes) && has_out(&mut r, &mut pipes));
+        send_msg(&mut r, &mut pipes, &[b"q"]).unwrap();
+        assert!(!has_out(&mut r, &mut pipes), "strict: no second request");
+        assert!(!has_in(&mut r, &mut pipes));
+        // Not from the asked peer, then malformed: no input; then the reply.
+        deliver(&mut r, &mut pipes, 1, &[b"", b"not yours"]);
+        deliver(&mut r, &mut pipes, 0, &[b"no delimiter"]);
+        assert!(!has_in(&mut r, &mut pipes));
+        deliver(&mut r, &mut pipes, 0, &[b"", b"a", b"b"]);
+        assert!(has_in(&mut r, &mut pipes) && has_in(&mut r, &mut pipes));
+        assert_eq!(Pattern::recv(&mut r, &mut pipes).unwrap(), "a");
+        assert!(has_in(&mut r, &mut pipes));
+        assert_eq!(Pattern::recv(&mut r, &mut pipes).unwrap(), "b");
+        assert!(!has_in(&mut r, &mut pipes) && has_out(&mut r, &mut pipes));
     }
 
     #[test]

@@ -22,6 +22,12 @@ use std::collections::HashMap;
 #[derive(Debug)]
 enum RecvState {
     Idle,
+    /// `has_in` read a message ahead: its routing id frame and first frame come next.
+    Ready {
+        id: Msg,
+        first: Msg,
+        pipe: usize,
+    },
     /// The routing id was handed out; this first frame of the message comes next.
     Prefetched {
         first: Msg,
@@ -102,7 +108,9 @@ impl Router {
     fn reading(&self) -> Option<usize> {
         match self.recv {
             RecvState::Idle => None,
-            RecvState::Prefetched { pipe, .. } | RecvState::InMessage { pipe } => Some(pipe),
+            RecvState::Ready { pipe, .. }
+            | RecvState::Prefetched { pipe, .. }
+            | RecvState::InMessage { pipe } => Some(pipe),
         }
     }
 
@@ -142,6 +150,26 @@ impl Router {
             self.by_id.remove(&old);
         }
         self.by_id.insert(id, idx);
+    }
+
+    /// Reads the next message of an identified peer: its id frame, first frame and pipe.
+    /// Changes no state, so `has_in` may call it.
+    fn next_message<P: Pipes>(&mut self, pipes: &mut P) -> Result<(Msg, Msg, usize), Blocked<()>> {
+        loop {
+            let (first, pipe) = self.fq.recv(pipes)?;
+            if let Some(id) = self.peers.get(pipe).and_then(|p| p.id.as_ref()) {
+                return Ok((id_frame(id), first, pipe));
+            }
+            // Only identified pipes are fair-queued; should one slip through, its
+            // message is dropped rather than delivered without an id.
+            let mut more = first.more();
+            while more {
+                match self.fq.recv(pipes) {
+                    Ok((m, _)) => more = m.more(),
+                    Err(_) => break,
+                }
+            }
+        }
     }
 
     fn finish_message(&mut self, pipes: &mut impl Pipes) {
@@ -325,24 +353,45 @@ impl<P: Pipes> Pattern<P> for Router {
                 }
                 Ok(m)
             }
-            RecvState::Idle => loop {
-                let (first, pipe) = self.fq.recv(pipes)?;
-                if let Some(id) = self.peers.get(pipe).and_then(|p| p.id.as_ref()) {
-                    let frame = id_frame(id);
-                    self.recv = RecvState::Prefetched { first, pipe };
-                    return Ok(frame);
-                }
-                // Only identified pipes are fair-queued; should one slip through, its
-                // message is dropped rather than delivered without an id.
-                let mut more = first.more();
-                while more {
-                    match self.fq.recv(pipes) {
-                        Ok((m, _)) => more = m.more(),
-                        Err(_) => break,
-                    }
-                }
-            },
+            RecvState::Ready { id, first, pipe } => {
+                self.recv = RecvState::Prefetched { first, pipe };
+                Ok(id)
+            }
+            RecvState::Idle => {
+                let (id, first, pipe) = self.next_message(pipes)?;
+                self.recv = RecvState::Prefetched { first, pipe };
+                Ok(id)
+            }
         }
+    }
+
+    fn has_in(&mut self, pipes: &mut P) -> bool {
+        if !matches!(self.recv, RecvState::Idle) {
+            return true;
+        }
+        match self.next_message(pipes) {
+            Ok((id, first, pipe)) => {
+                self.recv = RecvState::Ready { id, first, pipe };
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    fn has_out(&mut self, pipes: &mut P) -> bool {
+        // As libzmq: without ROUTER_MANDATORY a message is always accepted (dropped if
+        // unroutable); with it, some identified peer must have room.
+        if !self.mandatory || !matches!(self.send, SendState::Idle) {
+            return true;
+        }
+        let mut any = false;
+        for (idx, peer) in self.peers.iter().enumerate() {
+            if peer.attached && peer.id.is_some() && pipes.writable(idx) {
+                any = true;
+                break;
+            }
+        }
+        any
     }
 
     fn set_option(&mut self, _pipes: &mut P, option: PatternOption<'_>) -> Result<(), Error> {
@@ -496,6 +545,25 @@ mod tests {
             recv_all(&mut r, &mut pipes),
             vec![vec![b"late".to_vec(), b"early".to_vec()]]
         );
+    }
+
+    #[test]
+    fn input_is_read_ahead_with_its_routing_id() {
+        let mut pipes = FakePipes::with(2, 0);
+        let mut r = router();
+        Pattern::attach(&mut r, &mut pipes, 0, Some(&peer(b"a")), false);
+        Pattern::attach(&mut r, &mut pipes, 1, None, true);
+        assert!(!Pattern::has_in(&mut r, &mut pipes));
+        deliver(&mut r, &mut pipes, 1, &[b"anonymous: not yet readable"]);
+        assert!(!Pattern::has_in(&mut r, &mut pipes));
+        deliver(&mut r, &mut pipes, 0, &[b"x", b"y"]);
+        assert!(Pattern::has_in(&mut r, &mut pipes) && Pattern::has_in(&mut r, &mut pipes));
+        assert_eq!(
+            recv_all(&mut r, &mut pipes),
+            vec![vec![b"a".to_vec(), b"x".to_vec(), b"y".to_vec()]]
+        );
+        assert!(!Pattern::has_in(&mut r, &mut pipes));
+        assert!(Pattern::has_out(&mut r, &mut pipes));
     }
 
     #[test]

@@ -188,6 +188,38 @@ impl<P: Pipes> Pattern<P> for Sub {
         }
     }
 
+    fn has_in(&mut self, pipes: &mut P) -> bool {
+        if self.recv_more || !self.sub {
+            return self.fq.has_in(pipes);
+        }
+        loop {
+            let wanted = match self.fq.peek(pipes) {
+                None => return false,
+                Some((msg, _)) => self.subs.has_prefix_of(msg) != self.invert,
+            };
+            if wanted {
+                return true;
+            }
+            // Filtered out: drop it as `recv` would.
+            let mut more = match self.fq.recv(pipes) {
+                Ok((m, _)) => m.more(),
+                Err(_) => false,
+            };
+            while more {
+                match self.fq.recv(pipes) {
+                    Ok((m, _)) => more = m.more(),
+                    Err(_) => break,
+                }
+            }
+        }
+    }
+
+    fn has_out(&mut self, _pipes: &mut P) -> bool {
+        // As libzmq: SUB never sends; XSUB always accepts (subscriptions, or messages that
+        // are dropped for peers without room).
+        !self.sub
+    }
+
     fn set_option(&mut self, pipes: &mut P, option: PatternOption<'_>) -> Result<(), Error> {
         match option {
             PatternOption::Subscribe(topic) if self.sub => self.subscribe(pipes, topic),
@@ -343,5 +375,24 @@ mod tests {
         deliver(&mut s, &mut pipes, 0, &[b"anything"]);
         assert_eq!(recv_all(&mut s, &mut pipes).len(), 1);
         assert!(Pattern::set_option(&mut s, &mut pipes, PatternOption::Subscribe(b"x")).is_err());
+    }
+
+    #[test]
+    fn input_only_for_subscribed_messages_and_never_lost() {
+        let mut pipes = FakePipes::with(1, 0);
+        let mut s = Sub::new(true);
+        Pattern::attach(&mut s, &mut pipes, 0, Some(&peer()), false);
+        Pattern::set_option(&mut s, &mut pipes, PatternOption::Subscribe(b"a")).unwrap();
+        assert!(!Pattern::has_out(&mut s, &mut pipes));
+        deliver(&mut s, &mut pipes, 0, &[b"b", b"filtered"]);
+        assert!(!Pattern::has_in(&mut s, &mut pipes));
+        assert!(pipes.pipes[0].inbound.is_empty(), "dropped as recv would");
+        deliver(&mut s, &mut pipes, 0, &[b"a", b"kept"]);
+        assert!(Pattern::has_in(&mut s, &mut pipes) && Pattern::has_in(&mut s, &mut pipes));
+        assert_eq!(
+            recv_all(&mut s, &mut pipes),
+            vec![vec![b"a".to_vec(), b"kept".to_vec()]]
+        );
+        assert!(!Pattern::has_in(&mut s, &mut pipes));
     }
 }

@@ -266,6 +266,22 @@ impl<P: Pipes> Pattern<P> for XPub {
         Ok(p.msg)
     }
 
+    fn has_in(&mut self, _pipes: &mut P) -> bool {
+        self.xpub && !self.pending.is_empty()
+    }
+
+    fn has_out(&mut self, pipes: &mut P) -> bool {
+        // libzmq says always; with XPUB_NODROP zerosock says whether every subscriber has
+        // room, so a poll loop waits instead of spinning on a send that would block.
+        if !self.nodrop || self.dist.in_message() {
+            return true;
+        }
+        self.dist
+            .pipes()
+            .iter()
+            .all(|&idx| pipes.writable(idx) || pipes.closed(idx))
+    }
+
     fn set_option(&mut self, _pipes: &mut P, option: PatternOption<'_>) -> Result<(), Error> {
         match option {
             PatternOption::XpubVerbose(on) => {

@@ -31,10 +31,21 @@ pub(crate) enum SocketCommand {
 /// and wake-up on either side.
 const SPIN: Duration = Duration::from_micros(20);
 
+/// Told that a socket's mailbox got a post (or its context terminated): how `poll` and the
+/// readiness descriptor learn that a socket may have changed.
+pub(crate) trait Observer: Send + Sync {
+    /// Something was posted; called outside the mailbox lock.
+    fn notify(&self);
+}
+
 struct Queue {
     commands: VecDeque<SocketCommand>,
     /// Threads asleep on the condition variable: only then does a post pay for a wake-up.
     sleepers: u32,
+    /// Observers registered by `poll` (for the length of one call) or by the readiness
+    /// descriptor (for the socket's life). Empty almost always: then a post costs nothing
+    /// more than before.
+    observers: Vec<Arc<dyn Observer>>,
 }
 
 /// The queue plus a condition variable for a socket blocked in `send`/`recv`.
@@ -56,6 +67,7 @@ impl SocketMailbox {
             queue: Mutex::new(Queue {
                 commands: VecDeque::new(),
                 sleepers: 0,
+                observers: Vec::new(),
             }),
             cv: Condvar::new(),
             pending: AtomicBool::new(false),
@@ -84,27 +96,65 @@ impl SocketMailbox {
         queue.commands.push_back(command);
         self.pending.store(true, Ordering::Release);
         let sleeping = queue.sleepers > 0;
-        drop(queue);
+        if queue.observers.is_empty() {
+            drop(queue);
+        } else {
+            let observers: smallvec::SmallVec<[Arc<dyn Observer>; 2]> =
+                queue.observers.iter().cloned().collect();
+            drop(queue);
+            for observer in observers {
+                observer.notify();
+            }
+        }
         if sleeping {
             self.cv.notify_one();
         }
     }
 
+    /// Registers `observer`; it is notified after every post from now on. Registration takes
+    /// the queue lock, so a post either sees the observer or happened before the caller's
+    /// next look at the queue: whoever registers, then checks for pending commands, cannot
+    /// miss one.
+    pub(crate) fn observe(&self, observer: Arc<dyn Observer>) {
+        self.lock().observers.push(observer);
+    }
+
+    /// Removes an observer registered with [`SocketMailbox::observe`] (compared by pointer).
+    pub(crate) fn unobserve(&self, observer: &Arc<dyn Observer>) {
+        let mut queue = self.lock();
+        if let Some(pos) = queue
+            .observers
+            .iter()
+            .position(|o| Arc::as_ptr(o) as *const () == Arc::as_ptr(observer) as *const ())
+        {
+            queue.observers.swap_remove(pos);
+        }
+    }
+
     /// The socket is closing: drop what is queued and everything posted from now on.
     pub(crate) fn close(&self) {
-        let pending = {
+        let (pending, observers) = {
             let mut queue = self.lock();
             self.closed.store(true, Ordering::Relaxed);
-            std::mem::take(&mut queue.commands)
+            (
+                std::mem::take(&mut queue.commands),
+                std::mem::take(&mut queue.observers),
+            )
         };
         drop(pending);
+        drop(observers);
     }
 
     /// Marks the socket's context terminated and wakes a blocked call.
     pub(crate) fn terminate(&self) {
-        let _queue = self.lock();
+        let queue = self.lock();
         self.terminated.store(true, Ordering::Release);
         self.cv.notify_all();
+        let observers = queue.observers.clone();
+        drop(queue);
+        for observer in observers {
+            observer.notify();
+        }
     }
 
     pub(crate) fn is_terminated(&self) -> bool {

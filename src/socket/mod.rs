@@ -3,8 +3,9 @@
 mod mailbox;
 mod options_api;
 mod pipes;
+mod readiness;
 
-pub(crate) use mailbox::{SocketCommand, SocketMailbox, SocketWake};
+pub(crate) use mailbox::{Observer, SocketCommand, SocketMailbox, SocketWake};
 
 use crate::context::CtxInner;
 use crate::error::{Error, Result};
@@ -19,9 +20,11 @@ use crate::transport::inproc::{Binder, LateSocketWake, Pending};
 use crate::transport::{self, Endpoint, Host};
 use crate::zmtp::{PeerInfo, Properties};
 use pipes::{PipeSlot, PipeTable};
+use readiness::ReadinessFd;
 use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::net::{IpAddr, SocketAddr};
+use std::os::unix::io::RawFd;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -65,6 +68,8 @@ struct Core {
     endpoints: Vec<EndpointRecord>,
     last_endpoint: Option<String>,
     monitor: Arc<MonitorSlot>,
+    /// Made on the first [`Socket::readiness_fd`] call.
+    readiness: Option<ReadinessFd>,
 }
 
 impl Socket {
@@ -87,6 +92,7 @@ impl Socket {
                 endpoints: Vec::new(),
                 last_endpoint: None,
                 monitor: Arc::default(),
+                readiness: None,
             }),
         })
     }
@@ -190,6 +196,102 @@ impl Socket {
             parts.push(core.recv(false)?);
         }
         Ok(parts)
+    }
+
+    /// What the socket can do now, as `(readable, writable)`: readable if [`Socket::recv`]
+    /// would return a frame without waiting, writable if [`Socket::send`] would accept a
+    /// message without waiting (libzmq's `ZMQ_EVENTS`, `POLLIN` / `POLLOUT`). Socket-type
+    /// rules apply: a REQ is readable only once its request is out and a reply has come, a
+    /// REP writable only after it received a request, a SUB readable only for a subscribed
+    /// message. Asking never consumes a message, and the answer holds until the socket is
+    /// used: asking twice gives the same `readable`.
+    ///
+    /// Also clears the [`Socket::readiness_fd`], if there is one.
+    /// Fails with [`Error::Terminated`] once the context is terminated.
+    pub fn events(&self) -> Result<(bool, bool)> {
+        let mut core = self.core.borrow_mut();
+        if let Some(fd) = &core.readiness {
+            fd.clear();
+        }
+        core.events()
+    }
+
+    /// A file descriptor for an external event loop (mio, epoll, tokio's `AsyncFd`, ...): it
+    /// becomes **readable** whenever the socket *may* have become readable or writable. It
+    /// carries no data of its own and is never writable; register it for read readiness,
+    /// edge- or level-triggered. It stays valid as long as the socket (do not close it), and
+    /// is readable right after it is made.
+    ///
+    /// The protocol, which cannot lose a wake-up:
+    ///
+    /// 1. Wait until the descriptor is readable.
+    /// 2. Call [`Socket::events`]: it empties the descriptor *first*, then looks at the
+    ///    socket, so anything that happens from then on makes the descriptor readable again.
+    /// 3. While `events()` reports what you wait for, act on it: receive with [`DONTWAIT`]
+    ///    until [`Error::WouldBlock`] (or `events()` says not readable), send with
+    ///    [`DONTWAIT`] until it would block. Then go back to 1.
+    ///
+    /// Never wait on the descriptor while `events()` last said readable (or writable, if you
+    /// have something to send) and you did not act on it: the descriptor signals changes,
+    /// not levels, and messages already waiting signal nothing more. A wake-up may be
+    /// spurious (`events()` then reports nothing new): just wait again.
+    ///
+    /// ```no_run
+    /// # use zerosock::{Context, SocketType, DONTWAIT, Error};
+    /// # let ctx = Context::new();
+    /// # let socket = ctx.socket(SocketType::Pull)?;
+    /// use mio::{unix::SourceFd, Events, Interest, Poll, Token};
+    /// let mut poll = Poll::new()?;
+    /// let fd = socket.readiness_fd()?;
+    /// poll.registry().register(&mut SourceFd(&fd), Token(0), Interest::READABLE)?;
+    /// let mut events = Events::with_capacity(8);
+    /// loop {
+    ///     poll.poll(&mut events, None)?;
+    ///     while socket.events()?.0 {
+    ///         let msg = socket.recv(DONTWAIT)?;
+    ///         // ... handle msg ...
+    ///     }
+    /// }
+    /// # Ok::<(), Error>(())
+    /// ```
+    #[cfg(unix)]
+    pub fn readiness_fd(&self) -> Result<RawFd> {
+        let mut core = self.core.borrow_mut();
+        core.check_alive()?;
+        if core.readiness.is_none() {
+            core.readiness = Some(ReadinessFd::new(&core.mailbox)?);
+        }
+        Ok(core.readiness.as_ref().map_or(-1, |r| r.fd()))
+    }
+
+    /// Readiness for `poll`: like [`Socket::events`], but leaves the readiness descriptor
+    /// alone.
+    pub(crate) fn poll_events(&self) -> Result<(bool, bool)> {
+        self.core.borrow_mut().events()
+    }
+
+    /// Registers an observer of this socket's mailbox (see `poll`).
+    pub(crate) fn observe(&self, observer: Arc<dyn Observer>) {
+        self.core.borrow().mailbox.observe(observer);
+    }
+
+    /// Removes an observer registered with [`Socket::observe`].
+    pub(crate) fn unobserve(&self, observer: &Arc<dyn Observer>) {
+        self.core.borrow().mailbox.unobserve(observer);
+    }
+
+    /// Sends one frame; when it was not sent in time (would block, timed out), it is handed
+    /// back in `unsent`, so a proxy can keep it for later.
+    pub(crate) fn send_keeping(
+        &self,
+        mut msg: Msg,
+        flags: i32,
+        unsent: &mut Option<Msg>,
+    ) -> Result<()> {
+        msg.set_more(flags & SNDMORE != 0);
+        self.core
+            .borrow_mut()
+            .send_keeping(msg, flags & DONTWAIT != 0, unsent)
     }
 }
 
@@ -594,8 +696,38 @@ impl Core {
         Ok(())
     }
 
-    fn send(&mut self, mut msg: Msg, dontwait: bool) -> Result<()> {
+    /// Readiness now, `(readable, writable)`, after taking in pending commands.
+    fn events(&mut self) -> Result<(bool, bool)> {
         self.check_alive()?;
+        if self.mailbox.has_pending() {
+            self.process_commands();
+        }
+        let readable = self.pattern.has_in(&mut self.pipes);
+        let writable = self.pattern.has_out(&mut self.pipes);
+        if !self.pipes.dead.is_empty() {
+            self.reap();
+        }
+        Ok((readable, writable))
+    }
+
+    #[inline]
+    fn send(&mut self, msg: Msg, dontwait: bool) -> Result<()> {
+        self.send_keeping(msg, dontwait, &mut None)
+    }
+
+    /// Sends one frame; when it could not be sent in time (would block, timed out,
+    /// terminated while waiting), the frame is handed back in `unsent`.
+    #[inline]
+    fn send_keeping(
+        &mut self,
+        mut msg: Msg,
+        dontwait: bool,
+        unsent: &mut Option<Msg>,
+    ) -> Result<()> {
+        if let Err(e) = self.check_alive() {
+            *unsent = Some(msg);
+            return Err(e);
+        }
         if self.mailbox.has_pending() {
             self.process_commands();
         }
@@ -617,15 +749,19 @@ impl Core {
                     match self.pattern.send(&mut self.pipes, msg) {
                         Ok(()) => return Ok(()),
                         Err(Blocked::Fail(e)) => return Err(e),
-                        Err(Blocked::Again(_)) => {}
+                        Err(Blocked::Again(m)) => msg = m,
                     }
                 }
+                *unsent = Some(msg);
                 return Err(Error::WouldBlock);
             }
             let timeout = self.options.sndtimeo;
-            self.wait(
-                *deadline.get_or_insert_with(|| millis(timeout).map(|t| Instant::now() + t)),
-            )?;
+            if let Err(e) = self
+                .wait(*deadline.get_or_insert_with(|| millis(timeout).map(|t| Instant::now() + t)))
+            {
+                *unsent = Some(msg);
+                return Err(e);
+            }
         }
     }
 

@@ -1,0 +1,353 @@
+//! `poll`: wait until any of several sockets, or raw file descriptors, can make progress.
+//!
+//! Level triggered, as libzmq's `zmq_poll`: a socket with a message waiting is reported
+//! readable by every call until the message is received. Readiness comes from the socket's
+//! pattern ([`Socket::events`]), which reads a message ahead when it must and keeps it.
+//!
+//! Waiting cannot lose a wake-up: every polled socket's mailbox gets an observer *before*
+//! the sockets are looked at, and whatever can change a socket's readiness (a pipe waking,
+//! a peer attaching, the context terminating) is a mailbox post, which notifies the
+//! observer. So a change either happened before the look (and the look sees it) or after
+//! (and the observer fires, ending the wait). Raw descriptors are watched with a `mio::Poll`
+//! made for the call, whose `Waker` is then the observer.
+
+use crate::error::{Error, Result};
+use crate::socket::{Observer, Socket};
+use std::os::unix::io::RawFd;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+/// Poll for input: a socket has a message to receive, a descriptor is readable.
+pub const POLLIN: i16 = 1;
+/// Poll for output: a socket would accept a message, a descriptor is writable.
+pub const POLLOUT: i16 = 2;
+/// Reported (never needs asking) for a descriptor in an error state.
+pub const POLLERR: i16 = 4;
+
+/// How long `poll` spins, watching for a post, before it sleeps (as blocking calls do).
+const SPIN: Duration = Duration::from_micros(20);
+
+#[derive(Debug, Clone, Copy)]
+enum Source<'a> {
+    Socket(&'a Socket),
+    Fd(RawFd),
+}
+
+/// One thing to [`poll`]: a socket or a raw file descriptor, the events asked for, and after
+/// the call the events that occurred.
+#[derive(Debug, Clone, Copy)]
+pub struct PollItem<'a> {
+    source: Source<'a>,
+    events: i16,
+    revents: i16,
+}
+
+impl<'a> PollItem<'a> {
+    /// Polls `socket` for `events` ([`POLLIN`] and/or [`POLLOUT`]).
+    pub fn from_socket(socket: &'a Socket, events: i16) -> PollItem<'a> {
+        PollItem {
+            source: Source::Socket(socket),
+            events,
+            revents: 0,
+        }
+    }
+
+    /// Polls the file descriptor `fd` (any pollable one: a TCP socket, a pipe, stdin) for
+    /// `events`. The descriptor must stay open during the call.
+    pub fn from_fd(fd: RawFd, events: i16) -> PollItem<'static> {
+        PollItem {
+            source: Source::Fd(fd),
+            events,
+            revents: 0,
+        }
+    }
+
+    /// The events asked for.
+    pub fn events(&self) -> i16 {
+        self.events
+    }
+
+    /// Changes the events asked for (the item can then be polled again).
+    pub fn set_events(&mut self, events: i16) {
+        self.events = events;
+    }
+
+    /// The events that occurred in the last [`poll`] (a subset of those asked for, plus
+    /// [`POLLERR`] for a descriptor).
+    pub fn revents(&self) -> i16 {
+        self.revents
+    }
+
+    /// [`POLLIN`] occurred.
+    pub fn is_readable(&self) -> bool {
+        self.revents & POLLIN != 0
+    }
+
+    /// [`POLLOUT`] occurred.
+    pub fn is_writable(&self) -> bool {
+        self.revents & POLLOUT != 0
+    }
+
+    /// [`POLLERR`] occurred (descriptors only).
+    pub fn is_error(&self) -> bool {
+        self.revents & POLLERR != 0
+    }
+
+    /// The socket polled, if this item is one.
+    pub fn socket(&self) -> Option<&'a Socket> {
+        match self.source {
+            Source::Socket(s) => Some(s),
+            Source::Fd(_) => None,
+        }
+    }
+}
+
+/// Waits until at least one item has an event asked for, or `timeout_ms` passes (`-1`: no
+/// limit, `0`: look without waiting), and returns how many items have events; each item's
+/// [`PollItem::revents`] says which.
+///
+/// Level triggered: a socket is readable while its pattern could deliver a message now (a
+/// SUB only for a subscribed one, a REQ only for the reply it awaits), writable while a send
+/// would not block. Polling never consumes a message.
+///
+/// Fails with [`Error::Terminated`] when a polled socket's context terminates (also while
+/// waiting), with [`Error::Io`] if the operating system refuses to watch a descriptor, and
+/// with [`Error::WrongState`] when there is nothing to poll and no time limit.
+pub fn poll(items: &mut [PollItem<'_>], timeout_ms: i64) -> Result<usize> {
+    let deadline = deadline_after(timeout_ms);
+    if items.iter().any(|i| matches!(i.source, Source::Fd(_))) {
+        return poll_with_fds(items, timeout_ms, deadline);
+    }
+    let ready = scan_sockets(items)?;
+    if ready > 0 || timeout_ms == 0 {
+        return Ok(ready);
+    }
+    if items.is_empty() {
+        return match deadline {
+            Some(d) => {
+                std::thread::sleep(d.saturating_duration_since(Instant::now()));
+                Ok(0)
+            }
+            None => Err(Error::WrongState(
+                "poll with no items and no timeout would wait forever",
+            )),
+        };
+    }
+    let signal = Arc::new(Signal::default());
+    let _observing = Observing::start(items, signal.clone());
+    loop {
+        // Observed from here on: a change after this look ends the wait below.
+        let ready = scan_sockets(items)?;
+        if ready > 0 {
+            return Ok(ready);
+        }
+        if !signal.wait(deadline) {
+            return Ok(0);
+        }
+    }
+}
+
+fn deadline_after(timeout_ms: i64) -> Option<Instant> {
+    (timeout_ms >= 0).then(|| Instant::now() + Duration::from_millis(timeout_ms as u64))
+}
+
+/// Sets `revents` of every socket item; returns how many items have events (descriptor
+/// items keep what they have).
+fn scan_sockets(items: &mut [PollItem<'_>]) -> Result<usize> {
+    let mut ready = 0;
+    for item in items.iter_mut() {
+        if let Source::Socket(socket) = item.source {
+            item.revents = 0;
+            if item.events & (POLLIN | POLLOUT) != 0 {
+                let (readable, writable) = socket.poll_events()?;
+                if readable {
+                    item.revents |= item.events & POLLIN;
+                }
+                if writable {
+                    item.revents |= item.events & POLLOUT;
+                }
+            }
+        }
+        if item.revents != 0 {
+            ready += 1;
+        }
+    }
+    Ok(ready)
+}
+
+/// The observer of the sockets-only wait: a flag, and a condition variable for sleeping.
+#[derive(Default)]
+struct Signal {
+    fired: AtomicBool,
+    lock: Mutex<()>,
+    cv: Condvar,
+}
+
+impl Observer for Signal {
+    fn notify(&self) {
+        self.fired.store(true, Ordering::Release);
+        // Taking the lock orders this with a waiter between its check and its sleep.
+        drop(self.lock.lock().unwrap_or_else(|e| e.into_inner()));
+        self.cv.notify_all();
+    }
+}
+
+impl Signal {
+    /// Waits until notified (consuming the notification) or `deadline`; false on timeout.
+    fn wait(&self, deadline: Option<Instant>) -> bool {
+        let spin_until = Instant::now() + SPIN;
+        let spin_until = deadline.map_or(spin_until, |d| d.min(spin_until));
+        let mut spins = 0u32;
+        while !self.fired.load(Ordering::Acquire) {
+            std::hint::spin_loop();
+            spins += 1;
+            if spins % 64 == 0 && Instant::now() >= spin_until {
+                break;
+            }
+        }
+        let mut guard = self.lock.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            if self.fired.swap(false, Ordering::AcqRel) {
+                return true;
+            }
+            guard = match deadline {
+                None => self.cv.wait(guard).unwrap_or_else(|e| e.into_inner()),
+                Some(d) => {
+                    let now = Instant::now();
+                    if now >= d {
+                        return false;
+                    }
+                    self.cv
+                        .wait_timeout(guard, d - now)
+                        .unwrap_or_else(|e| e.into_inner())
+                        .0
+                }
+            };
+        }
+    }
+}
+
+/// An observer registered on every polled socket, removed when dropped.
+struct Observing<'a> {
+    sockets: smallvec::SmallVec<[&'a Socket; 4]>,
+    observer: Arc<dyn Observer>,
+}
+
+impl<'a> Observing<'a> {
+    fn start(items: &[PollItem<'a>], observer: Arc<dyn Observer>) -> Observing<'a> {
+        let mut sockets: smallvec::SmallVec<[&'a Socket; 4]> = smallvec::SmallVec::new();
+        for item in items {
+            if let Source::Socket(s) = item.source {
+                // The same socket twice needs one observer.
+                if !sockets.iter().any(|o| std::ptr::eq(*o, s)) {
+                    s.observe(observer.clone());
+                    sockets.push(s);
+                }
+            }
+        }
+        Observing { sockets, observer }
+    }
+}
+
+impl Drop for Observing<'_> {
+    fn drop(&mut self) {
+        for s in &self.sockets {
+            s.unobserve(&self.observer);
+        }
+    }
+}
+
+/// Wakes a `mio::Poll` when a socket's mailbox gets a post.
+struct WakerObserver(mio::Waker);
+
+impl Observer for WakerObserver {
+    fn notify(&self) {
+        let _ = self.0.wake();
+    }
+}
+
+const WAKER: mio::Token = mio::Token(usize::MAX);
+
+fn poll_with_fds(
+    items: &mut [PollItem<'_>],
+    timeout_ms: i64,
+    deadline: Option<Instant>,
+) -> Result<usize> {
+    use mio::unix::SourceFd;
+    use mio::{Interest, Token};
+
+    let mut os = mio::Poll::new()?;
+    // Each descriptor once (epoll refuses duplicates), with the union of what is asked.
+    let mut fds: Vec<(RawFd, Interest)> = Vec::new();
+    for item in items.iter_mut() {
+        if let Source::Fd(fd) = item.source {
+            item.revents = 0;
+            let wanted = match (item.events & POLLIN != 0, item.events & POLLOUT != 0) {
+                (_, false) => Interest::READABLE,
+                (false, true) => Interest::WRITABLE,
+                (true, true) => Interest::READABLE | Interest::WRITABLE,
+            };
+            match fds.iter_mut().find(|(f, _)| *f == fd) {
+                Some((_, interest)) => *interest = interest.add(wanted),
+                None => fds.push((fd, wanted)),
+            }
+        }
+    }
+    for (token, (fd, interest)) in fds.iter().enumerate() {
+        // Edge triggered, but registering reports the state the descriptor is already in.
+        os.registry()
+            .register(&mut SourceFd(fd), Token(token), *interest)?;
+    }
+    let waker: Arc<dyn Observer> = Arc::new(WakerObserver(mio::Waker::new(os.registry(), WAKER)?));
+    let _observing = Observing::start(items, waker);
+    let mut events = mio::Events::with_capacity(fds.len() + 1);
+    // What each descriptor reported so far in this call.
+    let mut seen: Vec<i16> = vec![0; fds.len()];
+    loop {
+        let sockets_ready = scan_sockets(items)?;
+        let fds_ready = seen.iter().any(|&r| r != 0);
+        let timeout = if sockets_ready > 0 || fds_ready || timeout_ms == 0 {
+            Some(Duration::ZERO)
+        } else {
+            deadline.map(|d| d.saturating_duration_since(Instant::now()))
+        };
+        match os.poll(&mut events, timeout) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e.into()),
+        }
+        for event in events.iter() {
+            if event.token() == WAKER {
+                continue;
+            }
+            let Some(r) = seen.get_mut(event.token().0) else {
+                continue;
+            };
+            if event.is_readable() || event.is_read_closed() {
+                *r |= POLLIN;
+            }
+            if event.is_writable() || event.is_write_closed() {
+                *r |= POLLOUT;
+            }
+            if event.is_error() {
+                *r |= POLLERR;
+            }
+        }
+        let mut ready = 0;
+        for item in items.iter_mut() {
+            if let Source::Fd(fd) = item.source {
+                let token = fds.iter().position(|(f, _)| *f == fd).unwrap_or(0);
+                item.revents = seen[token] & (item.events | POLLERR);
+            }
+            if item.revents != 0 {
+                ready += 1;
+            }
+        }
+        let timed_out =
+            timeout == Some(Duration::ZERO) || deadline.is_some_and(|d| Instant::now() >= d);
+        if ready > 0 || timed_out {
+            return Ok(ready);
+        }
+    }
+}
