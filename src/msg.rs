@@ -21,6 +21,30 @@ pub(crate) mod flags {
     pub const CANCEL: u8 = 0x20;
 }
 
+/// Copied bodies up to this size are carved out of a per-thread slab instead of getting an
+/// allocation each: a stream of medium messages then costs one allocation (and, on the
+/// receiving thread, one free) per slab instead of per message, and the two threads do not
+/// fight over the allocator's locks.
+const SLAB_MAX_BODY: usize = 2048;
+/// Size of a slab. A message kept alive keeps its slab alive, so this bounds the memory one
+/// retained message can pin.
+const SLAB_SIZE: usize = 32 * 1024;
+
+thread_local! {
+    static SLAB: std::cell::RefCell<bytes::BytesMut> = std::cell::RefCell::new(bytes::BytesMut::new());
+}
+
+fn slab_copy(data: &[u8]) -> Bytes {
+    SLAB.with(|slab| {
+        let mut slab = slab.borrow_mut();
+        if slab.capacity() - slab.len() < data.len() {
+            *slab = bytes::BytesMut::with_capacity(SLAB_SIZE);
+        }
+        slab.extend_from_slice(data);
+        slab.split().freeze()
+    })
+}
+
 #[derive(Clone)]
 enum Body {
     Inline {
@@ -61,6 +85,8 @@ impl Msg {
                 len: data.len() as u8,
                 data: inline,
             }
+        } else if data.len() <= SLAB_MAX_BODY {
+            Body::Shared(slab_copy(data))
         } else {
             Body::Shared(Bytes::copy_from_slice(data))
         };
@@ -311,6 +337,24 @@ mod tests {
         let b = Bytes::from(vec![2u8; 1000]);
         let ptr = b.as_ptr();
         assert_eq!(Msg::from(b).as_bytes().as_ptr(), ptr);
+    }
+
+    #[test]
+    fn slab_carved_bodies_stay_independent() {
+        let msgs: Vec<Msg> = (0..200u32)
+            .map(|i| Msg::copy_from_slice(&vec![i as u8; 100 + (i as usize % 900)]))
+            .collect();
+        for (i, m) in msgs.iter().enumerate() {
+            assert_eq!(m.len(), 100 + i % 900);
+            assert!(m.iter().all(|&b| b == i as u8));
+        }
+        // Bodies cross threads and outlive the slab they were cut from.
+        let handle = std::thread::spawn(move || msgs.into_iter().map(|m| m.len()).sum::<usize>());
+        let _ = Msg::copy_from_slice(&[9u8; 2000]);
+        assert_eq!(
+            handle.join().unwrap(),
+            (0..200).map(|i| 100 + i % 900).sum::<usize>()
+        );
     }
 
     #[test]
