@@ -30,15 +30,22 @@ const SLAB_MAX_BODY: usize = 2048;
 /// retained message can pin.
 const SLAB_SIZE: usize = 32 * 1024;
 
+/// Larger copied bodies share 1 MiB slabs (16 bodies of 64 KiB).
+const BIG_SLAB_MAX_BODY: usize = 64 * 1024;
+const BIG_SLAB_SIZE: usize = 1024 * 1024;
+
+type Slab = std::thread::LocalKey<std::cell::RefCell<bytes::BytesMut>>;
+
 thread_local! {
     static SLAB: std::cell::RefCell<bytes::BytesMut> = std::cell::RefCell::new(bytes::BytesMut::new());
+    static BIG_SLAB: std::cell::RefCell<bytes::BytesMut> = std::cell::RefCell::new(bytes::BytesMut::new());
 }
 
-fn slab_copy(data: &[u8]) -> Bytes {
-    SLAB.with(|slab| {
+fn slab_copy(which: &'static Slab, size: usize, data: &[u8]) -> Bytes {
+    which.with(|slab| {
         let mut slab = slab.borrow_mut();
         if slab.capacity() - slab.len() < data.len() {
-            *slab = bytes::BytesMut::with_capacity(SLAB_SIZE);
+            *slab = bytes::BytesMut::with_capacity(size);
         }
         slab.extend_from_slice(data);
         slab.split().freeze()
@@ -86,7 +93,9 @@ impl Msg {
                 data: inline,
             }
         } else if data.len() <= SLAB_MAX_BODY {
-            Body::Shared(slab_copy(data))
+            Body::Shared(slab_copy(&SLAB, SLAB_SIZE, data))
+        } else if data.len() <= BIG_SLAB_MAX_BODY {
+            Body::Shared(slab_copy(&BIG_SLAB, BIG_SLAB_SIZE, data))
         } else {
             Body::Shared(Bytes::copy_from_slice(data))
         };
@@ -348,6 +357,13 @@ mod tests {
             assert_eq!(m.len(), 100 + i % 900);
             assert!(m.iter().all(|&b| b == i as u8));
         }
+        let big: Vec<Msg> = (0..40u8)
+            .map(|i| Msg::copy_from_slice(&vec![i; 60_000]))
+            .collect();
+        assert!(big
+            .iter()
+            .enumerate()
+            .all(|(i, m)| m.len() == 60_000 && m[59_999] == i as u8));
         // Bodies cross threads and outlive the slab they were cut from.
         let handle = std::thread::spawn(move || msgs.into_iter().map(|m| m.len()).sum::<usize>());
         let _ = Msg::copy_from_slice(&[9u8; 2000]);
