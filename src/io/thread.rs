@@ -17,8 +17,6 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 const WAKER: Token = Token(usize::MAX);
-/// The longest an idle I/O thread busy-polls before it sleeps.
-const IO_SPIN_MAX: Duration = Duration::from_micros(50);
 
 enum Object {
     Listener(ListenerObj),
@@ -63,21 +61,18 @@ impl IoThread {
     fn run(&mut self) {
         let mut events = Events::with_capacity(1024);
         let mut commands = Vec::new();
-        let mut idle_avg = Duration::ZERO;
         loop {
             let timeout = self
                 .timers
                 .peek()
                 .map(|Reverse((at, _))| at.saturating_duration_since(Instant::now()));
-            let idle_start = Instant::now();
-            if let Err(e) = self.wait_for_events(&mut events, timeout, idle_avg) {
+            if let Err(e) = self.poll.poll(&mut events, timeout) {
                 if e.kind() != io::ErrorKind::Interrupted {
                     log::error!("I/O thread poll failed: {e}");
                     std::thread::sleep(Duration::from_millis(10));
                 }
                 continue;
             }
-            idle_avg = (idle_avg * 7 + idle_start.elapsed()) / 8;
             for event in events.iter() {
                 if event.token() == WAKER {
                     continue;
@@ -105,34 +100,6 @@ impl IoThread {
                 break;
             }
         }
-    }
-
-    /// Polls for events. When the recent idle periods were short (a request/reply exchange
-    /// in flight), first busy-polls for about twice that long, so a quick answer is picked up
-    /// without the thread going to sleep and being woken; when they were long, it sleeps at
-    /// once and burns nothing.
-    fn wait_for_events(
-        &mut self,
-        events: &mut Events,
-        timeout: Option<Duration>,
-        idle_avg: Duration,
-    ) -> io::Result<()> {
-        if idle_avg < IO_SPIN_MAX {
-            let spin = (idle_avg * 2 + Duration::from_micros(1)).min(IO_SPIN_MAX);
-            let spin = timeout.map_or(spin, |t| t.min(spin));
-            let until = Instant::now() + spin;
-            loop {
-                self.poll.poll(events, Some(Duration::ZERO))?;
-                if !events.is_empty() || Instant::now() >= until {
-                    break;
-                }
-                std::hint::spin_loop();
-            }
-            if !events.is_empty() {
-                return Ok(());
-            }
-        }
-        self.poll.poll(events, timeout)
     }
 
     fn ctx(&mut self, key: Key) -> Ctx<'_> {
