@@ -1,6 +1,8 @@
 //! Socket options with libzmq's names, meanings and defaults.
 
 use crate::error::{Error, Result};
+use crate::pipe::Capacity;
+use crate::socket_type::SocketType;
 use bytes::Bytes;
 use std::time::Duration;
 
@@ -33,6 +35,7 @@ pub(crate) struct Options {
     pub(crate) heartbeat_ivl: i32,
     pub(crate) heartbeat_ttl: i32,
     pub(crate) heartbeat_timeout: i32,
+    pub(crate) conflate: bool,
 }
 
 impl Default for Options {
@@ -59,6 +62,7 @@ impl Default for Options {
             heartbeat_ivl: 0,
             heartbeat_ttl: 0,
             heartbeat_timeout: -1,
+            conflate: false,
         }
     }
 }
@@ -82,6 +86,29 @@ pub(crate) fn at_least(
 }
 
 impl Options {
+    /// What the pipe toward a peer may hold: `SNDHWM` messages, or only the newest with
+    /// `CONFLATE` on a type that sends data (PUSH, PUB, DEALER). Subscriptions going the
+    /// other way are never conflated.
+    pub(crate) fn send_capacity(&self, socket_type: SocketType) -> Capacity {
+        use SocketType::*;
+        if self.conflate && matches!(socket_type, Push | Pub | Dealer) {
+            Capacity::LatestOnly
+        } else {
+            Capacity::Messages(self.sndhwm.max(0) as u64)
+        }
+    }
+
+    /// What the pipe from a peer may hold: `RCVHWM` messages, or only the newest with
+    /// `CONFLATE` on a type that receives data (PULL, SUB, DEALER).
+    pub(crate) fn recv_capacity(&self, socket_type: SocketType) -> Capacity {
+        use SocketType::*;
+        if self.conflate && matches!(socket_type, Pull | Sub | Dealer) {
+            Capacity::LatestOnly
+        } else {
+            Capacity::Messages(self.rcvhwm.max(0) as u64)
+        }
+    }
+
     pub(crate) fn max_msg_size(&self) -> Option<u64> {
         (self.maxmsgsize >= 0).then_some(self.maxmsgsize as u64)
     }

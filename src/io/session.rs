@@ -698,8 +698,8 @@ impl Flow {
         let wake_io = IoWake::new(mailbox.clone());
         wake_io.aim(key);
         let (socket_ends, session_ends) = pipe_pair(
-            socket.options.sndhwm.max(0) as u64,
-            socket.options.rcvhwm.max(0) as u64,
+            socket.options.send_capacity(socket.socket_type),
+            socket.options.recv_capacity(socket.socket_type),
             wake_socket,
             wake_io,
         );

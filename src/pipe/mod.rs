@@ -11,8 +11,10 @@
 #![allow(unsafe_code)]
 
 mod queue;
+mod slot;
 
 pub(crate) use queue::{channel, Item, Read, Reader, Wake, WriteError, Writer};
+use slot::{slot, SlotReader, SlotWriter};
 
 use crate::msg::Msg;
 use std::sync::Arc;
@@ -24,25 +26,122 @@ impl Item for Msg {
     }
 }
 
+/// How much a pipe direction may hold.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Capacity {
+    /// At most this many unread messages (0: no limit).
+    Messages(u64),
+    /// Only the newest whole message (`CONFLATE`).
+    LatestOnly,
+}
+
+/// The sending side of one pipe direction.
+pub(crate) enum OutPipe {
+    Queue(Writer<Msg>),
+    Slot(SlotWriter<Msg>),
+}
+
+/// The receiving side of one pipe direction.
+pub(crate) enum InPipe {
+    Queue(Reader<Msg>),
+    Slot(SlotReader<Msg>),
+}
+
+impl OutPipe {
+    #[inline]
+    pub(crate) fn write(&mut self, msg: Msg) -> Result<(), WriteError<Msg>> {
+        match self {
+            OutPipe::Queue(w) => w.write(msg),
+            OutPipe::Slot(w) => w.write(msg),
+        }
+    }
+
+    /// Publishes what was written; returns whether the reader had to be woken.
+    #[inline]
+    pub(crate) fn flush(&mut self) -> bool {
+        match self {
+            OutPipe::Queue(w) => w.flush(),
+            OutPipe::Slot(w) => w.flush(),
+        }
+    }
+
+    /// Whether a new message may be written now (marks the writer waiting if not).
+    #[inline]
+    pub(crate) fn is_writable(&mut self) -> bool {
+        match self {
+            OutPipe::Queue(w) => w.is_writable(),
+            OutPipe::Slot(w) => !w.is_closed(),
+        }
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        match self {
+            OutPipe::Queue(w) => w.is_closed(),
+            OutPipe::Slot(w) => w.is_closed(),
+        }
+    }
+
+    pub(crate) fn rollback(&mut self) {
+        match self {
+            OutPipe::Queue(w) => w.rollback(),
+            OutPipe::Slot(w) => w.rollback(),
+        }
+    }
+}
+
+impl InPipe {
+    #[inline]
+    pub(crate) fn read(&mut self) -> Read<Msg> {
+        match self {
+            InPipe::Queue(r) => r.read(),
+            InPipe::Slot(r) => r.read(),
+        }
+    }
+
+    pub(crate) fn is_finished(&self) -> bool {
+        match self {
+            InPipe::Queue(r) => r.is_finished(),
+            InPipe::Slot(r) => r.is_finished(),
+        }
+    }
+}
+
 /// Both ends a party holds of a bidirectional pipe: what it sends and what it receives.
 pub(crate) struct PipeEnds {
-    pub(crate) out: Writer<Msg>,
-    pub(crate) inb: Reader<Msg>,
+    pub(crate) out: OutPipe,
+    pub(crate) inb: InPipe,
+}
+
+fn direction(
+    capacity: Capacity,
+    wake_reader: Arc<dyn Wake>,
+    wake_writer: Arc<dyn Wake>,
+) -> (OutPipe, InPipe) {
+    match capacity {
+        Capacity::Messages(hwm) => {
+            let (w, r) = channel(hwm, wake_reader, wake_writer);
+            (OutPipe::Queue(w), InPipe::Queue(r))
+        }
+        Capacity::LatestOnly => {
+            let (w, r) = slot(wake_reader, wake_writer);
+            (OutPipe::Slot(w), InPipe::Slot(r))
+        }
+    }
 }
 
 /// Creates a bidirectional pipe between party `a` and party `b`.
 ///
-/// `a_to_b_hwm` limits messages queued from `a` to `b`, `b_to_a_hwm` the other way (0 means no
-/// limit). `wake_a` is called when `a` must look at the pipe again (data arrived while it
-/// slept, or credit returned while it waited), `wake_b` likewise for `b`.
+/// `a_to_b` limits what is queued from `a` to `b`, `b_to_a` the other way. `wake_a` is
+/// called when `a` must look at the pipe again (data arrived while it slept, or credit
+/// returned while it waited), `wake_b` likewise for `b`.
 pub(crate) fn pipe_pair(
-    a_to_b_hwm: u64,
-    b_to_a_hwm: u64,
+    a_to_b: Capacity,
+    b_to_a: Capacity,
     wake_a: Arc<dyn Wake>,
     wake_b: Arc<dyn Wake>,
 ) -> (PipeEnds, PipeEnds) {
-    let (a_out, b_in) = channel(a_to_b_hwm, wake_b.clone(), wake_a.clone());
-    let (b_out, a_in) = channel(b_to_a_hwm, wake_a, wake_b);
+    let (a_out, b_in) = direction(a_to_b, wake_b.clone(), wake_a.clone());
+    let (b_out, a_in) = direction(b_to_a, wake_a, wake_b);
     (
         PipeEnds {
             out: a_out,

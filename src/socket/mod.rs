@@ -14,7 +14,7 @@ use crate::monitor::{EventKind, Monitor, MonitorSlot};
 use crate::msg::Msg;
 use crate::options::{millis, Options};
 use crate::pattern::{self, Blocked, Pattern, PatternOption};
-use crate::pipe::{pipe_pair, PipeEnds, Read};
+use crate::pipe::{pipe_pair, Capacity, PipeEnds, Read};
 use crate::socket_type::SocketType;
 use crate::transport::inproc::{Binder, LateSocketWake, Pending};
 use crate::transport::{self, Endpoint, Host};
@@ -400,8 +400,7 @@ impl Core {
             socket_id: self.id,
             mailbox: self.mailbox.clone(),
             peer: self.our_peer_info(),
-            sndhwm: self.options.sndhwm,
-            rcvhwm: self.options.rcvhwm,
+            options: self.options.clone(),
             endpoint_id,
         };
         if !self.ctx.inproc().bind(&name, binder) {
@@ -445,8 +444,8 @@ impl Core {
             let id = self.mailbox.next_pipe_id();
             let wake_io = IoWake::new(io.clone());
             let (mine, theirs) = pipe_pair(
-                hwm(self.options.sndhwm),
-                hwm(self.options.rcvhwm),
+                self.options.send_capacity(self.socket_type),
+                self.options.recv_capacity(self.socket_type),
                 Arc::new(SocketWake {
                     mailbox: self.mailbox.clone(),
                     pipe: id,
@@ -485,8 +484,14 @@ impl Core {
                 }
                 let their_id = binder.mailbox.next_pipe_id();
                 let (mine, theirs) = pipe_pair(
-                    sum_hwm(self.options.sndhwm, binder.rcvhwm),
-                    sum_hwm(binder.sndhwm, self.options.rcvhwm),
+                    inproc_capacity(
+                        (&self.options, self.socket_type),
+                        (&binder.options, binder.peer.socket_type),
+                    ),
+                    inproc_capacity(
+                        (&binder.options, binder.peer.socket_type),
+                        (&self.options, self.socket_type),
+                    ),
                     wake_me,
                     Arc::new(SocketWake {
                         mailbox: binder.mailbox.clone(),
@@ -507,8 +512,8 @@ impl Core {
                 // Connect before bind: queue now, the binder picks its ends up when it binds.
                 let late = LateSocketWake::new();
                 let (mine, theirs) = pipe_pair(
-                    hwm(self.options.sndhwm),
-                    hwm(self.options.rcvhwm),
+                    self.options.send_capacity(self.socket_type),
+                    self.options.recv_capacity(self.socket_type),
                     wake_me,
                     late.clone(),
                 );
@@ -829,17 +834,20 @@ impl Core {
     }
 }
 
-fn hwm(value: i32) -> u64 {
-    value.max(0) as u64
-}
-
-/// Inproc pipes get the sender's SNDHWM plus the receiver's RCVHWM, as in libzmq; zero on
-/// either side means no limit.
-fn sum_hwm(snd: i32, rcv: i32) -> u64 {
-    if snd <= 0 || rcv <= 0 {
-        0
+/// Inproc pipes get the sender's SNDHWM plus the receiver's RCVHWM, as in libzmq (zero on
+/// either side means no limit); `CONFLATE` on either side keeps only the newest message.
+fn inproc_capacity(
+    (sender, sender_type): (&Options, SocketType),
+    (receiver, receiver_type): (&Options, SocketType),
+) -> Capacity {
+    if sender.send_capacity(sender_type) == Capacity::LatestOnly
+        || receiver.recv_capacity(receiver_type) == Capacity::LatestOnly
+    {
+        Capacity::LatestOnly
+    } else if sender.sndhwm <= 0 || receiver.rcvhwm <= 0 {
+        Capacity::Messages(0)
     } else {
-        snd as u64 + rcv as u64
+        Capacity::Messages(sender.sndhwm as u64 + receiver.rcvhwm as u64)
     }
 }
 

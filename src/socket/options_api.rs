@@ -274,4 +274,26 @@ impl Socket {
     pub fn set_invert_matching(&self, on: bool) -> Result<()> {
         self.pattern_option(PatternOption::InvertMatching(on))
     }
+
+    /// `CONFLATE` (PULL, PUSH, SUB, PUB, DEALER): keep only the newest message per peer in
+    /// the direction that carries data, ignoring the high-water marks; for connections made
+    /// after the call. As in libzmq, it is for single-frame messages (a multipart message
+    /// is kept whole, but only the newest). Subscriptions are never conflated.
+    pub fn set_conflate(&self, on: bool) -> Result<()> {
+        use crate::SocketType::*;
+        let mut core = self.core.borrow_mut();
+        if !matches!(core.socket_type, Pull | Push | Sub | Pub | Dealer) {
+            return Err(Error::InvalidOption {
+                option: "CONFLATE",
+                reason: "applies to PULL, PUSH, SUB, PUB and DEALER sockets",
+            });
+        }
+        core.options.conflate = on;
+        Ok(())
+    }
+
+    /// The current `CONFLATE`.
+    pub fn conflate(&self) -> bool {
+        self.core.borrow().options.conflate
+    }
 }

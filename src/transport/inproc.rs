@@ -13,8 +13,8 @@ pub(crate) struct Binder {
     pub(crate) socket_id: u64,
     pub(crate) mailbox: Arc<SocketMailbox>,
     pub(crate) peer: PeerInfo,
-    pub(crate) sndhwm: i32,
-    pub(crate) rcvhwm: i32,
+    /// The binder's options when it bound (high-water marks, conflation).
+    pub(crate) options: crate::options::Options,
     pub(crate) endpoint_id: u64,
 }
 
