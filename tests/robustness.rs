@@ -1,0 +1,156 @@
+//! Lifecycle robustness: churn returns descriptors and threads to baseline, a peer that dies
+//! mid-message never delivers a torn message, and a thousand peers on one socket all get
+//! through.
+mod common;
+use common::*;
+use std::io::Write;
+use std::net::TcpStream;
+use std::time::Duration;
+use zerosock::{Context, Error, SocketType, DONTWAIT};
+
+fn open_fds() -> usize {
+    std::fs::read_dir("/proc/self/fd")
+        .map(|d| d.count())
+        .unwrap_or(0)
+}
+
+/// The soft limit on open files, from /proc/self/limits.
+fn fd_limit() -> usize {
+    std::fs::read_to_string("/proc/self/limits")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Max open files"))
+                .and_then(|l| l.split_whitespace().nth(3)?.parse().ok())
+        })
+        .unwrap_or(1024)
+}
+
+fn threads() -> usize {
+    std::fs::read_dir("/proc/self/task")
+        .map(|d| d.count())
+        .unwrap_or(0)
+}
+
+#[test]
+fn churn_returns_descriptors_and_threads_to_baseline() {
+    bounded(120, || {
+        // Warm up once so lazily created process-wide state is not counted as a leak.
+        drop(Context::new());
+        let (fds, tasks) = (open_fds(), threads());
+        for round in 0..20 {
+            let ctx = Context::builder().io_threads(2).build().unwrap();
+            let pull = ctx.socket(SocketType::Pull).unwrap();
+            pull.bind("tcp://127.0.0.1:*").unwrap();
+            let ep = pull.last_endpoint().unwrap();
+            for i in 0..50 {
+                let push = ctx.socket(SocketType::Push).unwrap();
+                push.set_linger(0).unwrap();
+                push.connect(&ep).unwrap();
+                if i % 10 == 0 {
+                    push.send(format!("{round}-{i}"), 0).unwrap();
+                }
+                let inproc = ctx.socket(SocketType::Pair).unwrap();
+                inproc.bind(&format!("inproc://churn-{i}")).unwrap();
+            }
+            drop(pull);
+            drop(ctx);
+        }
+        // Closing is synchronous for listeners and the context joins its threads: nothing
+        // may be left behind (a few descriptors of slack for the test harness itself).
+        assert!(
+            wait_for(5, || open_fds() <= fds + 2),
+            "fds {} -> {}",
+            fds,
+            open_fds()
+        );
+        assert!(
+            wait_for(5, || threads() <= tasks),
+            "threads {} -> {}",
+            tasks,
+            threads()
+        );
+    });
+}
+
+#[test]
+fn a_peer_dying_mid_message_never_delivers_a_torn_message() {
+    bounded(30, || {
+        let ctx = Context::new();
+        let pull = ctx.socket(SocketType::Pull).unwrap();
+        pull.set_rcvtimeo(5000).unwrap();
+        pull.bind("tcp://127.0.0.1:*").unwrap();
+        let ep = pull.last_endpoint().unwrap();
+        let mut raw = TcpStream::connect(ep.strip_prefix("tcp://").unwrap()).unwrap();
+        let mut greeting = vec![0xFF, 0, 0, 0, 0, 0, 0, 0, 0, 0x7F, 3, 1];
+        greeting.extend(b"NULL");
+        greeting.resize(64, 0);
+        raw.write_all(&greeting).unwrap();
+        let body = b"\x05READY\x0bSocket-Type\x00\x00\x00\x04PUSH";
+        raw.write_all(&[0x04, body.len() as u8]).unwrap();
+        raw.write_all(body).unwrap();
+        // One whole message, then two frames of a three-frame message, then death.
+        raw.write_all(b"\x00\x05whole\x01\x05part1\x01\x05part2")
+            .unwrap();
+        drop(raw);
+        assert_eq!(pull.recv_multipart(0).unwrap(), vec!["whole"]);
+        // A good peer's message is next: the torn frames were dropped.
+        let push = ctx.socket(SocketType::Push).unwrap();
+        push.connect(&ep).unwrap();
+        push.send_multipart(["good", "message"], 0).unwrap();
+        let got = pull.recv_multipart(0).unwrap();
+        assert_eq!(got, vec![&b"good"[..], &b"message"[..]], "{got:?}");
+        pull.set_rcvtimeo(100).unwrap();
+        assert!(matches!(pull.recv(0), Err(Error::TimedOut)));
+    });
+}
+
+#[test]
+fn a_thousand_dealers_on_one_router() {
+    bounded(120, || {
+        let ctx = Context::new();
+        let router = ctx.socket(SocketType::Router).unwrap();
+        router.set_rcvtimeo(10_000).unwrap();
+        router.bind("tcp://127.0.0.1:*").unwrap();
+        let ep = router.last_endpoint().unwrap();
+        // Two descriptors per connection inside one process: as many as the limit allows.
+        let n = (fd_limit().saturating_sub(300) / 2).min(1000);
+        assert!(n >= 100, "descriptor limit too low for this test");
+        let dealers: Vec<_> = (0..n)
+            .map(|i| {
+                let d = ctx.socket(SocketType::Dealer).unwrap();
+                d.set_routing_id(format!("dealer-{i}").as_bytes()).unwrap();
+                d.set_rcvtimeo(10_000).unwrap();
+                d.set_linger(0).unwrap();
+                d.connect(&ep).unwrap();
+                d
+            })
+            .collect();
+        for (i, d) in dealers.iter().enumerate() {
+            d.send(format!("hello {i}"), 0).unwrap();
+        }
+        let mut seen = vec![false; n];
+        for _ in 0..n {
+            let parts = router.recv_multipart(0).unwrap();
+            let id = parts[0].as_str().unwrap().to_string();
+            let i: usize = id.strip_prefix("dealer-").unwrap().parse().unwrap();
+            assert_eq!(parts[1], &format!("hello {i}")[..]);
+            assert!(!seen[i], "duplicate from {id}");
+            seen[i] = true;
+            router.send_multipart([id.as_bytes(), b"reply"], 0).unwrap();
+        }
+        for d in &dealers {
+            assert_eq!(d.recv(0).unwrap(), "reply");
+            assert!(matches!(d.recv(DONTWAIT), Err(Error::WouldBlock)));
+        }
+        drop(dealers);
+        drop(router);
+        let start = std::time::Instant::now();
+        drop(ctx);
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "teardown took {:?}",
+            start.elapsed()
+        );
+    });
+}
