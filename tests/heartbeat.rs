@@ -7,31 +7,12 @@ use std::net::{TcpListener, TcpStream};
 use std::time::{Duration, Instant};
 use zerosock::{Context, SocketType};
 
-fn greeting() -> Vec<u8> {
-    let mut g = vec![0xFF, 0, 0, 0, 0, 0, 0, 0, 0, 0x7F, 3, 1];
-    let mut mech = b"NULL".to_vec();
-    mech.resize(20, 0);
-    g.extend(mech);
-    g.push(0);
-    g.extend([0u8; 31]);
-    g
-}
-
-fn ready(socket_type: &str) -> Vec<u8> {
-    let mut body = b"\x05READY\x0bSocket-Type".to_vec();
-    body.extend((socket_type.len() as u32).to_be_bytes());
-    body.extend(socket_type.as_bytes());
-    let mut f = vec![0x04, body.len() as u8];
-    f.extend(body);
-    f
-}
-
 /// Accepts one connection and completes the NULL handshake as a PULL peer.
 fn accept_and_handshake(listener: &TcpListener) -> TcpStream {
     let (mut s, _) = listener.accept().unwrap();
     s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-    s.write_all(&greeting()).unwrap();
-    s.write_all(&ready("PULL")).unwrap();
+    s.write_all(&zmtp_greeting()).unwrap();
+    s.write_all(&zmtp_ready("PULL")).unwrap();
     let mut theirs = [0u8; 64];
     s.read_exact(&mut theirs).unwrap();
     // READY: command flag, short size, body.

@@ -4,7 +4,6 @@
 mod common;
 use common::*;
 use std::io::Write;
-use std::net::TcpStream;
 use std::time::Duration;
 use zerosock::{Context, Error, SocketType, DONTWAIT};
 
@@ -81,14 +80,7 @@ fn a_peer_dying_mid_message_never_delivers_a_torn_message() {
         pull.set_rcvtimeo(5000).unwrap();
         pull.bind("tcp://127.0.0.1:*").unwrap();
         let ep = pull.last_endpoint().unwrap();
-        let mut raw = TcpStream::connect(ep.strip_prefix("tcp://").unwrap()).unwrap();
-        let mut greeting = vec![0xFF, 0, 0, 0, 0, 0, 0, 0, 0, 0x7F, 3, 1];
-        greeting.extend(b"NULL");
-        greeting.resize(64, 0);
-        raw.write_all(&greeting).unwrap();
-        let body = b"\x05READY\x0bSocket-Type\x00\x00\x00\x04PUSH";
-        raw.write_all(&[0x04, body.len() as u8]).unwrap();
-        raw.write_all(body).unwrap();
+        let mut raw = raw_null_peer(&ep, "PUSH");
         // One whole message, then two frames of a three-frame message, then death.
         raw.write_all(b"\x00\x05whole\x01\x05part1\x01\x05part2")
             .unwrap();

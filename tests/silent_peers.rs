@@ -75,14 +75,7 @@ fn slow_drip_of_a_huge_frame_is_refused_by_maxmsgsize_or_costs_what_arrived() {
         pull.set_rcvtimeo(5000).unwrap();
         pull.bind("tcp://127.0.0.1:*").unwrap();
         let ep = pull.last_endpoint().unwrap();
-        let mut raw = TcpStream::connect(ep.strip_prefix("tcp://").unwrap()).unwrap();
-        let mut greeting = vec![0xFF, 0, 0, 0, 0, 0, 0, 0, 0, 0x7F, 3, 1];
-        greeting.extend(b"NULL");
-        greeting.resize(64, 0);
-        raw.write_all(&greeting).unwrap();
-        let body = b"\x05READY\x0bSocket-Type\x00\x00\x00\x04PUSH";
-        raw.write_all(&[0x04, body.len() as u8]).unwrap();
-        raw.write_all(body).unwrap();
+        let mut raw = raw_null_peer(&ep, "PUSH");
         // A 1 GiB frame, then 64 KiB of it, a byte-ish at a time.
         let mut header = vec![0x02];
         header.extend((1u64 << 30).to_be_bytes());

@@ -45,3 +45,32 @@ pub fn wait_for(secs: u64, mut cond: impl FnMut() -> bool) -> bool {
     }
     cond()
 }
+
+/// A ZMTP 3.1 greeting for the NULL mechanism, as-server 0.
+pub fn zmtp_greeting() -> Vec<u8> {
+    let mut g = vec![0xFF, 0, 0, 0, 0, 0, 0, 0, 0, 0x7F, 3, 1];
+    g.extend(b"NULL");
+    g.resize(64, 0);
+    g
+}
+
+/// A READY command frame announcing `socket_type`.
+pub fn zmtp_ready(socket_type: &str) -> Vec<u8> {
+    let mut body = b"\x05READY\x0bSocket-Type".to_vec();
+    body.extend((socket_type.len() as u32).to_be_bytes());
+    body.extend(socket_type.as_bytes());
+    let mut frame = vec![0x04, body.len() as u8];
+    frame.extend(body);
+    frame
+}
+
+/// A raw TCP peer at `endpoint` (`tcp://host:port`) that has sent its greeting and READY
+/// as `socket_type` (and reads nothing).
+pub fn raw_null_peer(endpoint: &str, socket_type: &str) -> std::net::TcpStream {
+    use std::io::Write;
+    let addr = endpoint.strip_prefix("tcp://").expect("a tcp endpoint");
+    let mut s = std::net::TcpStream::connect(addr).expect("connect");
+    s.write_all(&zmtp_greeting()).expect("greeting");
+    s.write_all(&zmtp_ready(socket_type)).expect("ready");
+    s
+}
