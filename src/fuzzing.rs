@@ -71,5 +71,6 @@ fn config(socket_type: SocketType) -> Config {
         heartbeat_ivl: Some(Duration::from_millis(100)),
         heartbeat_ttl: Duration::from_secs(1),
         heartbeat_timeout: Some(Duration::from_millis(300)),
+        metadata: vec![("X-Fuzz".into(), Bytes::from_static(b"1"))],
     }
 }

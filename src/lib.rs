@@ -29,7 +29,7 @@ pub use poll::{poll, PollItem, POLLERR, POLLIN, POLLOUT};
 pub use proxy::{proxy, proxy_steerable};
 pub use socket::{Socket, DONTWAIT, SNDMORE};
 pub use socket_type::{SocketType, UnknownSocketType};
-pub use zmtp::ProtocolError;
+pub use zmtp::{Metadata, ProtocolError};
 
 /// A socket may move to another thread but never be shared between two:
 ///

@@ -4,9 +4,11 @@
 //! larger ones are reference-counted [`Bytes`], so fan-out, inproc and the decoder hand them
 //! on without copying.
 
+use crate::zmtp::Metadata;
 use bytes::Bytes;
 use std::fmt;
 use std::ops::Deref;
+use std::sync::Arc;
 
 /// Bodies up to this many bytes are stored inline, without a heap allocation.
 pub(crate) const INLINE_CAPACITY: usize = 64;
@@ -69,6 +71,8 @@ enum Body {
 pub struct Msg {
     body: Body,
     flags: u8,
+    /// The sending peer's metadata, on received messages.
+    meta: Option<Arc<Metadata>>,
 }
 
 impl Msg {
@@ -80,6 +84,7 @@ impl Msg {
                 data: [0; INLINE_CAPACITY],
             },
             flags: 0,
+            meta: None,
         }
     }
 
@@ -99,7 +104,11 @@ impl Msg {
         } else {
             Body::Shared(Bytes::copy_from_slice(data))
         };
-        Msg { body, flags: 0 }
+        Msg {
+            body,
+            flags: 0,
+            meta: None,
+        }
     }
 
     /// A frame sharing `bytes` (no copy).
@@ -107,6 +116,7 @@ impl Msg {
         Msg {
             body: Body::Shared(bytes),
             flags: 0,
+            meta: None,
         }
     }
 
@@ -137,6 +147,24 @@ impl Msg {
     #[inline]
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// A metadata property of the peer this message came from (libzmq's `zmq_msg_gets`):
+    /// `Socket-Type`, `Identity`, `Peer-Address`, and application properties (`X-...`) the
+    /// peer set with `METADATA`. Names compare case-insensitively. `None` on messages that
+    /// were not received, or if the value is not UTF-8.
+    pub fn property(&self, name: &str) -> Option<&str> {
+        self.meta.as_ref()?.get_str(name)
+    }
+
+    /// All metadata of the peer this message came from, if it was received.
+    pub fn metadata(&self) -> Option<&Metadata> {
+        self.meta.as_deref()
+    }
+
+    #[inline]
+    pub(crate) fn set_metadata(&mut self, meta: &Arc<Metadata>) {
+        self.meta = Some(meta.clone());
     }
 
     /// Whether more frames of the same message follow this one.

@@ -36,6 +36,7 @@ pub(crate) struct Options {
     pub(crate) heartbeat_ttl: i32,
     pub(crate) heartbeat_timeout: i32,
     pub(crate) conflate: bool,
+    pub(crate) metadata: Vec<(String, Bytes)>,
 }
 
 impl Default for Options {
@@ -63,6 +64,7 @@ impl Default for Options {
             heartbeat_ttl: 0,
             heartbeat_timeout: -1,
             conflate: false,
+            metadata: Vec::new(),
         }
     }
 }
@@ -133,6 +135,7 @@ impl Options {
             heartbeat_ivl: ivl,
             heartbeat_ttl: Duration::from_millis(self.heartbeat_ttl.max(0) as u64),
             heartbeat_timeout: timeout,
+            metadata: self.metadata.clone(),
         }
     }
 

@@ -548,7 +548,9 @@ impl Session {
                             return Ok(());
                         }
                     }
-                    Ok(Some(Input::Ready(peer))) => {
+                    Ok(Some(Input::Ready(mut peer))) => {
+                        peer.properties
+                            .push("Peer-Address", up.stream.peer_address());
                         self.socket
                             .monitor
                             .emit(EventKind::HandshakeSucceeded, &self.socket.endpoint);

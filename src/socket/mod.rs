@@ -334,12 +334,21 @@ impl Core {
         })
     }
 
+    /// What an inproc peer learns of us: what a READY would say.
     fn our_peer_info(&self) -> PeerInfo {
+        let mut properties = Properties::new();
+        properties.push("Socket-Type", self.socket_type.as_str().as_bytes());
+        if self.socket_type.sends_identity() {
+            properties.push("Identity", self.options.routing_id.clone());
+        }
+        for (name, value) in &self.options.metadata {
+            properties.push(name, value.clone());
+        }
         PeerInfo {
             socket_type: self.socket_type,
             identity: self.options.routing_id.clone(),
             minor: 1,
-            properties: Properties::new(),
+            properties,
         }
     }
 
@@ -596,13 +605,14 @@ impl Core {
             id,
             ends,
             peer: None,
+            meta: None,
             endpoint_id,
         });
         let refused = !self
             .pattern
             .attach(&mut self.pipes, idx, peer.as_ref(), connected);
-        if let Some(slot) = self.pipes.get_mut(idx) {
-            slot.peer = peer;
+        if let (Some(slot), Some(peer)) = (self.pipes.get_mut(idx), peer) {
+            slot.set_peer(peer);
         }
         if refused {
             // Refused (e.g. PAIR already has its peer): dropping the ends tells the other side.
@@ -647,7 +657,7 @@ impl Core {
                     if let Some(idx) = self.pipes.index_of(id) {
                         self.pattern.peer_ready(&mut self.pipes, idx, &peer);
                         if let Some(slot) = self.pipes.get_mut(idx) {
-                            slot.peer = Some(peer);
+                            slot.set_peer(peer);
                         }
                     }
                 }

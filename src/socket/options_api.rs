@@ -292,6 +292,27 @@ impl Socket {
         Ok(())
     }
 
+    /// `METADATA`: an application property announced to peers in the handshake; they see it
+    /// with [`crate::Msg::property`]. The name must start with `X-` (as libzmq requires) and
+    /// be at most 255 bytes. Applies to connections made after the call.
+    pub fn set_metadata(&self, name: &str, value: &[u8]) -> Result<()> {
+        let x_prefixed = name.len() > 2 && name[..2].eq_ignore_ascii_case("X-");
+        if !x_prefixed || name.len() > 255 || !name.is_ascii() {
+            return Err(Error::InvalidOption {
+                option: "METADATA",
+                reason: "the name must start with X- and be at most 255 ASCII bytes",
+            });
+        }
+        let mut core = self.core.borrow_mut();
+        core.options
+            .metadata
+            .retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+        core.options
+            .metadata
+            .push((name.to_string(), Bytes::copy_from_slice(value)));
+        Ok(())
+    }
+
     /// The current `CONFLATE`.
     pub fn conflate(&self) -> bool {
         self.core.borrow().options.conflate

@@ -4,8 +4,9 @@
 use crate::msg::Msg;
 use crate::pattern::Pipes;
 use crate::pipe::{PipeEnds, Read, WriteError};
-use crate::zmtp::PeerInfo;
+use crate::zmtp::{Metadata, PeerInfo};
 use std::collections::HashMap;
+use std::sync::Arc;
 
 pub(crate) struct PipeSlot {
     pub(crate) id: u64,
@@ -13,7 +14,17 @@ pub(crate) struct PipeSlot {
     /// What the peer's handshake said; `None` until a connecter's first handshake.
     #[allow(dead_code)] // read by the routing patterns
     pub(crate) peer: Option<PeerInfo>,
+    /// The peer's metadata, attached to every message read from this pipe.
+    pub(crate) meta: Option<Arc<Metadata>>,
     pub(crate) endpoint_id: u64,
+}
+
+impl PipeSlot {
+    /// Records what a (new) handshake said about the peer.
+    pub(crate) fn set_peer(&mut self, peer: PeerInfo) {
+        self.meta = Some(Arc::new(Metadata::new(peer.properties.clone())));
+        self.peer = Some(peer);
+    }
 }
 
 #[derive(Default)]
@@ -104,7 +115,18 @@ impl Pipes for PipeTable {
 
     #[inline]
     fn read(&mut self, idx: usize) -> Read<Msg> {
-        self.ends(idx).inb.read()
+        let slot = self.slots[idx]
+            .as_mut()
+            .expect("patterns only use attached pipes");
+        match slot.ends.inb.read() {
+            Read::Item(mut msg) => {
+                if let Some(meta) = &slot.meta {
+                    msg.set_metadata(meta);
+                }
+                Read::Item(msg)
+            }
+            other => other,
+        }
     }
 
     fn dead(&mut self, idx: usize) {

@@ -22,6 +22,17 @@ pub(crate) enum Stream {
 }
 
 impl Stream {
+    /// The peer's address as text (`Peer-Address` property): the IP for TCP, empty for IPC.
+    pub(crate) fn peer_address(&self) -> String {
+        match self {
+            Stream::Tcp(s) => s
+                .peer_addr()
+                .map(|a| a.ip().to_string())
+                .unwrap_or_default(),
+            Stream::Unix(_) => String::new(),
+        }
+    }
+
     /// For a connect in progress: `Ok(true)` once connected, `Ok(false)` while pending.
     pub(crate) fn finish_connect(&self) -> io::Result<bool> {
         let (err, peer) = match self {

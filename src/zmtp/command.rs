@@ -129,6 +129,32 @@ impl Properties {
     }
 }
 
+/// A peer's metadata: the properties of its READY command plus what the connection knows
+/// (`Peer-Address`). Shared by every message received from that peer.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Metadata(Properties);
+
+impl Metadata {
+    pub(crate) fn new(properties: Properties) -> Metadata {
+        Metadata(properties)
+    }
+
+    /// The value of property `name` (case-insensitive).
+    pub fn get(&self, name: &str) -> Option<&[u8]> {
+        self.0.get(name).map(|v| &v[..])
+    }
+
+    /// The value of property `name` as text, if it is UTF-8.
+    pub fn get_str(&self, name: &str) -> Option<&str> {
+        self.get(name).and_then(|v| std::str::from_utf8(v).ok())
+    }
+
+    /// Every property, in the order the peer sent them.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &[u8])> {
+        self.0 .0.iter().map(|(n, v)| (n.as_str(), &v[..]))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

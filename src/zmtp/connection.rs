@@ -27,6 +27,8 @@ pub(crate) struct Config {
     pub(crate) heartbeat_ttl: Duration,
     /// Close when nothing arrives this long after a PING (`HEARTBEAT_TIMEOUT`).
     pub(crate) heartbeat_timeout: Option<Duration>,
+    /// Application properties (`X-...`) announced in READY (`METADATA`).
+    pub(crate) metadata: Vec<(String, Bytes)>,
 }
 
 /// Liveness tracking (ZMTP 3.1 heartbeats). Any received byte counts as liveness.
@@ -279,6 +281,9 @@ impl Connection {
         if self.config.socket_type.sends_identity() {
             props.push("Identity", self.config.identity.clone());
         }
+        for (name, value) in &self.config.metadata {
+            props.push(name, value.clone());
+        }
         let mut data = Vec::new();
         props.encode(&mut data);
         self.out.push_command(&Command::encode("READY", &data));
@@ -335,6 +340,7 @@ mod tests {
             heartbeat_ivl: None,
             heartbeat_ttl: Duration::ZERO,
             heartbeat_timeout: None,
+            metadata: Vec::new(),
         }
     }
 

@@ -8,6 +8,7 @@ mod error;
 mod greeting;
 
 pub(crate) use codec::{Decoder, OutQueue, RawFrame};
+pub use command::Metadata;
 pub(crate) use command::Properties;
 pub(crate) use connection::{Config, Connection, Input, PeerInfo};
 pub use error::ProtocolError;
