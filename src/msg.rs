@@ -354,7 +354,7 @@ mod tests {
     #[test]
     fn small_bodies_are_inline_and_value_is_compact() {
         assert!(
-            std::mem::size_of::<Msg>() <= 80,
+            std::mem::size_of::<Msg>() <= 88,
             "{}",
             std::mem::size_of::<Msg>()
         );
