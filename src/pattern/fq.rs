@@ -58,8 +58,9 @@ impl FairQueue {
         if let Some(idx) = self.torn.take() {
             return Ok((Msg::new(), idx));
         }
-        if let Some(first) = self.prefetched.take() {
-            return Ok(first);
+        if self.prefetched.is_some() {
+            // Only after `peek`: a cheap test on the hot path, the move off it.
+            return self.prefetched.take().ok_or(Blocked::Again(()));
         }
         if let Some(idx) = self.reading {
             // The rest of a message was published with its first frame.

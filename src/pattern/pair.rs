@@ -63,8 +63,8 @@ impl<P: Pipes> Pattern<P> for Pair {
     }
 
     fn recv(&mut self, pipes: &mut P) -> Result<Msg, Blocked<()>> {
-        if let Some(m) = self.prefetched.take() {
-            return Ok(m);
+        if self.prefetched.is_some() {
+            return self.prefetched.take().ok_or(Blocked::Again(()));
         }
         let Some(idx) = self.peer else {
             return Err(Blocked::Again(()));
