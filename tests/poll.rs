@@ -327,6 +327,9 @@ fn termination_ends_a_blocked_poll() {
         let terminator = {
             let ctx = ctx.clone();
             std::thread::spawn(move || {
+                // Not needed for the assertions (a poll started after termination fails the
+                // same way); it only makes it likely that the poll below is already asleep,
+                // so the wake-up path is what gets exercised.
                 std::thread::sleep(Duration::from_millis(20));
                 ctx.terminate();
             })
