@@ -158,3 +158,36 @@ fn many_sockets_open_and_close_without_leaking_threads_or_hanging() {
         }
     });
 }
+
+#[test]
+fn terminate_with_an_open_idle_connecter_and_nothing_queued_is_quick() {
+    bounded(20, || {
+        let ctx = Context::new();
+        let pull = ctx.socket(SocketType::Pull).unwrap();
+        pull.set_rcvtimeo(5000).unwrap();
+        pull.bind("tcp://127.0.0.1:*").unwrap();
+        let push = ctx.socket(SocketType::Push).unwrap();
+        push.set_reconnect_ivl(10_000).unwrap(); // stays idle once its peer is gone
+        push.connect(&pull.last_endpoint().unwrap()).unwrap();
+        push.send("one", 0).unwrap();
+        assert_eq!(pull.recv(0).unwrap(), "one");
+        let events = push.monitor();
+        drop(pull);
+        // Wait until the connecter noticed its peer left.
+        while let Some(e) = events.recv(Some(Duration::from_secs(5))) {
+            if e.kind == zerosock::EventKind::Disconnected {
+                break;
+            }
+        }
+        // The socket is still open, with nothing queued: terminating must not wait for its
+        // 30 s linger.
+        let start = Instant::now();
+        ctx.terminate();
+        assert!(
+            start.elapsed() < Duration::from_secs(3),
+            "took {:?}",
+            start.elapsed()
+        );
+        drop(push);
+    });
+}

@@ -381,8 +381,11 @@ impl Session {
                     self.flow.pipe = None;
                     self.flow.pending_in = None;
                 }
-                if self.closing && (self.flow.pipe.is_none() || self.flow.out_finished) {
-                    return Status::Done;
+                if self.closing {
+                    self.flow.check_out_finished(ctx.stopping);
+                    if self.flow.pipe.is_none() || self.flow.out_finished {
+                        return Status::Done;
+                    }
                 }
                 self.schedule_reconnect(why, ctx);
                 if self.socket.options.reconnect_ivl < 0 {
@@ -629,9 +632,11 @@ impl Session {
     fn write(&mut self, ctx: &mut Ctx<'_>) -> Result<(), Down> {
         let stopping = ctx.stopping;
         let Link::Up(up) = &mut self.link else {
-            // Not connected: still notice a socket that closed with nothing left to send.
+            // Not connected: still notice a socket that closed with nothing left to send (or,
+            // when the context is stopping, a socket that has nothing queued now: it can send
+            // no more).
             if self.closing {
-                self.flow.check_out_finished();
+                self.flow.check_out_finished(stopping);
             }
             return Ok(());
         };
@@ -776,10 +781,13 @@ impl Flow {
         }
     }
 
-    /// Without a connection: has the socket closed with nothing left to deliver?
-    fn check_out_finished(&mut self) {
+    /// Without a connection: has the socket closed with nothing left to deliver? While the
+    /// context stops, an empty pipe is enough (the socket can send nothing more).
+    fn check_out_finished(&mut self, stopping: bool) {
         if let Some((_, ends)) = &mut self.pipe {
-            if ends.inb.is_finished() {
+            let drained =
+                stopping && !self.out_in_message && !self.out_torn && ends.inb.is_drained();
+            if drained || ends.inb.is_finished() {
                 self.out_finished = true;
             }
         }

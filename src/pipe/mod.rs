@@ -104,6 +104,14 @@ impl InPipe {
             InPipe::Slot(r) => r.is_finished(),
         }
     }
+
+    /// Whether nothing published is unread right now (no side effects).
+    pub(crate) fn is_drained(&self) -> bool {
+        match self {
+            InPipe::Queue(r) => r.is_drained(),
+            InPipe::Slot(r) => r.is_drained(),
+        }
+    }
 }
 
 /// Both ends a party holds of a bidirectional pipe: what it sends and what it receives.

@@ -411,6 +411,11 @@ impl<T: Item> Reader<T> {
         Read::Item(item)
     }
 
+    /// Whether everything published so far has been read (no side effects).
+    pub(crate) fn is_drained(&self) -> bool {
+        self.shared.state.0.load(Ordering::Acquire) & COUNT == self.read
+    }
+
     /// Whether the writer is gone and everything it published has been read (no side
     /// effects: the reader is not put to sleep).
     pub(crate) fn is_finished(&self) -> bool {

@@ -147,6 +147,10 @@ impl<T: Item> SlotReader<T> {
         Read::Empty
     }
 
+    pub(crate) fn is_drained(&self) -> bool {
+        self.current.is_empty() && self.shared.lock().latest.is_empty()
+    }
+
     pub(crate) fn is_finished(&self) -> bool {
         let state = self.shared.lock();
         self.current.is_empty() && state.latest.is_empty() && state.writer_closed
