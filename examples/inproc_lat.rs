@@ -7,59 +7,42 @@
 //! A REP socket in a second thread echoes; a REQ socket measures and prints the lines of
 //! `remote_lat`.
 
+mod perf;
+
 use std::process::exit;
 use std::time::Instant;
 use zerosock::{Context, SocketType};
 
-fn usage() -> ! {
-    eprintln!("usage: inproc_lat <message-size> <roundtrip-count>");
-    exit(1);
-}
-
-fn fail(what: &str, e: impl std::fmt::Display) -> ! {
-    eprintln!("error in {what}: {e}");
-    exit(1);
-}
-
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    if args.len() != 3 {
-        usage();
-    }
-    let Ok(size) = args[1].parse::<usize>() else {
-        usage()
-    };
-    let count = match args[2].parse::<u64>() {
-        Ok(n) if n >= 1 => n,
-        _ => usage(),
-    };
+    let perf::Args { size, count, .. } =
+        perf::args("inproc_lat <message-size> <roundtrip-count>", false);
     let ctx = Context::new();
     let rep = ctx
         .socket(SocketType::Rep)
-        .unwrap_or_else(|e| fail("socket", e));
+        .unwrap_or_else(|e| perf::fail("socket", e));
     rep.bind("inproc://lat_test")
-        .unwrap_or_else(|e| fail("bind", e));
+        .unwrap_or_else(|e| perf::fail("bind", e));
     let req = ctx
         .socket(SocketType::Req)
-        .unwrap_or_else(|e| fail("socket", e));
+        .unwrap_or_else(|e| perf::fail("socket", e));
     req.set_rcvtimeo(30_000)
-        .unwrap_or_else(|e| fail("setsockopt", e));
+        .unwrap_or_else(|e| perf::fail("setsockopt", e));
     req.connect("inproc://lat_test")
-        .unwrap_or_else(|e| fail("connect", e));
+        .unwrap_or_else(|e| perf::fail("connect", e));
     let echo = std::thread::spawn(move || {
         rep.set_rcvtimeo(30_000)
-            .unwrap_or_else(|e| fail("setsockopt", e));
+            .unwrap_or_else(|e| perf::fail("setsockopt", e));
         for _ in 0..count {
-            let msg = rep.recv(0).unwrap_or_else(|e| fail("recv", e));
-            rep.send(msg, 0).unwrap_or_else(|e| fail("send", e));
+            let msg = rep.recv(0).unwrap_or_else(|e| perf::fail("recv", e));
+            rep.send(msg, 0).unwrap_or_else(|e| perf::fail("send", e));
         }
     });
     let payload = vec![0u8; size];
     let start = Instant::now();
     for _ in 0..count {
         req.send(&payload[..], 0)
-            .unwrap_or_else(|e| fail("send", e));
-        let reply = req.recv(0).unwrap_or_else(|e| fail("recv", e));
+            .unwrap_or_else(|e| perf::fail("send", e));
+        let reply = req.recv(0).unwrap_or_else(|e| perf::fail("recv", e));
         if reply.len() != size {
             eprintln!(
                 "message of incorrect size received: {} (expected {size})",
@@ -76,5 +59,5 @@ fn main() {
         elapsed_us / (count as f64 * 2.0)
     );
     echo.join()
-        .unwrap_or_else(|_| fail("join", "echo thread panicked"));
+        .unwrap_or_else(|_| perf::fail("join", "echo thread panicked"));
 }

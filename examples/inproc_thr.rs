@@ -9,6 +9,8 @@
 //! message's arrival to the last's and prints libzmq's lines. A gap of more than 30 s between
 //! two messages is reported as an error instead of hanging.
 
+mod perf;
+
 use std::process::exit;
 use std::time::Instant;
 use zerosock::{Context, Error, SocketType};
@@ -17,49 +19,34 @@ const ENDPOINT: &str = "inproc://thr_test";
 /// Longest wait for any one message.
 const STALL_TIMEOUT_MS: i32 = 30_000;
 
-fn usage() -> ! {
-    eprintln!("usage: inproc_thr <message-size> <message-count>");
-    exit(1);
-}
-
-fn fail(what: &str, e: impl std::fmt::Display) -> ! {
-    eprintln!("error in {what}: {e}");
-    exit(1);
-}
-
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    if args.len() != 3 {
-        usage();
-    }
-    let Ok(message_size) = args[1].parse::<usize>() else {
-        usage()
-    };
-    let message_count = match args[2].parse::<u64>() {
-        Ok(n) if n >= 1 => n,
-        _ => usage(),
-    };
+    let perf::Args {
+        size: message_size,
+        count: message_count,
+        ..
+    } = perf::args("inproc_thr <message-size> <message-count>", false);
 
     let ctx = Context::new();
     let pull = ctx
         .socket(SocketType::Pull)
-        .unwrap_or_else(|e| fail("socket", e));
+        .unwrap_or_else(|e| perf::fail("socket", e));
     pull.set_rcvtimeo(STALL_TIMEOUT_MS)
-        .unwrap_or_else(|e| fail("set_rcvtimeo", e));
-    pull.bind(ENDPOINT).unwrap_or_else(|e| fail("bind", e));
+        .unwrap_or_else(|e| perf::fail("set_rcvtimeo", e));
+    pull.bind(ENDPOINT)
+        .unwrap_or_else(|e| perf::fail("bind", e));
 
     let worker = {
         let ctx = ctx.clone();
         std::thread::spawn(move || {
             let push = ctx
                 .socket(SocketType::Push)
-                .unwrap_or_else(|e| fail("socket", e));
+                .unwrap_or_else(|e| perf::fail("socket", e));
             push.connect(ENDPOINT)
-                .unwrap_or_else(|e| fail("connect", e));
+                .unwrap_or_else(|e| perf::fail("connect", e));
             let payload = vec![0u8; message_size];
             for _ in 0..message_count {
                 push.send(&payload[..], 0)
-                    .unwrap_or_else(|e| fail("send", e));
+                    .unwrap_or_else(|e| perf::fail("send", e));
             }
         })
     };
@@ -73,7 +60,7 @@ fn main() {
                 );
                 exit(1);
             }
-            e => fail("recv", e),
+            e => perf::fail("recv", e),
         });
         if msg.len() != message_size {
             eprintln!(

@@ -12,6 +12,8 @@
 //! Waiting for the first message has no time limit (the sender may start later); after it,
 //! a gap of more than 30 s between two messages is reported as an error instead of hanging.
 
+mod perf;
+
 use std::process::exit;
 use std::time::Instant;
 use zerosock::{Context, Error, SocketType};
@@ -19,35 +21,19 @@ use zerosock::{Context, Error, SocketType};
 /// Longest gap between two messages once the first has arrived.
 const STALL_TIMEOUT_MS: i32 = 30_000;
 
-fn usage() -> ! {
-    eprintln!("usage: local_thr <bind-to> <message-size> <message-count>");
-    exit(1);
-}
-
-fn fail(what: &str, e: impl std::fmt::Display) -> ! {
-    eprintln!("error in {what}: {e}");
-    exit(1);
-}
-
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    if args.len() != 4 {
-        usage();
-    }
-    let bind_to = &args[1];
-    let Ok(message_size) = args[2].parse::<usize>() else {
-        usage()
-    };
-    let message_count = match args[3].parse::<u64>() {
-        Ok(n) if n >= 1 => n,
-        _ => usage(),
-    };
+    let perf::Args {
+        endpoint: bind_to,
+        size: message_size,
+        count: message_count,
+    } = perf::args("local_thr <bind-to> <message-size> <message-count>", true);
 
     let ctx = Context::new();
     let pull = ctx
         .socket(SocketType::Pull)
-        .unwrap_or_else(|e| fail("socket", e));
-    pull.bind(bind_to).unwrap_or_else(|e| fail("bind", e));
+        .unwrap_or_else(|e| perf::fail("socket", e));
+    pull.bind(&bind_to)
+        .unwrap_or_else(|e| perf::fail("bind", e));
 
     let receive = |index: u64| {
         let msg = pull.recv(0).unwrap_or_else(|e| match e {
@@ -58,7 +44,7 @@ fn main() {
                 );
                 exit(1);
             }
-            e => fail("recv", e),
+            e => perf::fail("recv", e),
         });
         if msg.len() != message_size {
             eprintln!(
@@ -73,7 +59,7 @@ fn main() {
     receive(0);
     let watch = Instant::now();
     pull.set_rcvtimeo(STALL_TIMEOUT_MS)
-        .unwrap_or_else(|e| fail("set_rcvtimeo", e));
+        .unwrap_or_else(|e| perf::fail("set_rcvtimeo", e));
     for index in 1..message_count {
         receive(index);
     }

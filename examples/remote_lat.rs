@@ -8,45 +8,35 @@
 //! trips of `message-size` bytes, then prints libzmq's lines: `message size: N [B]`,
 //! `roundtrip count: N`, `average latency: X.XXX [us]` (half a round trip).
 
+mod perf;
+
 use std::process::exit;
 use std::time::Instant;
 use zerosock::{Context, SocketType};
 
-fn usage() -> ! {
-    eprintln!("usage: remote_lat <connect-to> <message-size> <roundtrip-count>");
-    exit(1);
-}
-
-fn fail(what: &str, e: impl std::fmt::Display) -> ! {
-    eprintln!("error in {what}: {e}");
-    exit(1);
-}
-
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    if args.len() != 4 {
-        usage();
-    }
-    let Ok(size) = args[2].parse::<usize>() else {
-        usage()
-    };
-    let count = match args[3].parse::<u64>() {
-        Ok(n) if n >= 1 => n,
-        _ => usage(),
-    };
+    let perf::Args {
+        endpoint,
+        size,
+        count,
+    } = perf::args(
+        "remote_lat <connect-to> <message-size> <roundtrip-count>",
+        true,
+    );
     let ctx = Context::new();
     let req = ctx
         .socket(SocketType::Req)
-        .unwrap_or_else(|e| fail("socket", e));
+        .unwrap_or_else(|e| perf::fail("socket", e));
     req.set_rcvtimeo(30_000)
-        .unwrap_or_else(|e| fail("setsockopt", e));
-    req.connect(&args[1]).unwrap_or_else(|e| fail("connect", e));
+        .unwrap_or_else(|e| perf::fail("setsockopt", e));
+    req.connect(&endpoint)
+        .unwrap_or_else(|e| perf::fail("connect", e));
     let payload = vec![0u8; size];
     let start = Instant::now();
     for _ in 0..count {
         req.send(&payload[..], 0)
-            .unwrap_or_else(|e| fail("send", e));
-        let reply = req.recv(0).unwrap_or_else(|e| fail("recv", e));
+            .unwrap_or_else(|e| perf::fail("send", e));
+        let reply = req.recv(0).unwrap_or_else(|e| perf::fail("recv", e));
         if reply.len() != size {
             eprintln!(
                 "message of incorrect size received: {} (expected {size})",
