@@ -1,0 +1,93 @@
+//! A listener at the process's file-descriptor limit: no busy loop while accepting fails
+//! with EMFILE, and it recovers when descriptors free up. Alone in its own test binary
+//! because it lowers the limit of the whole process.
+mod common;
+use common::*;
+use std::net::TcpStream;
+use std::process::Command;
+use std::time::Duration;
+use zerosock::{Context, SocketType};
+
+fn open_fds() -> usize {
+    std::fs::read_dir("/proc/self/fd")
+        .map(|d| d.count())
+        .unwrap_or(0)
+}
+
+/// User + system CPU time of this process, in clock ticks (1/100 s).
+fn cpu_ticks() -> u64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let after = stat.rsplit(')').next().unwrap_or("");
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let field = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    field(11) + field(12) // utime, stime (fields 14 and 15 of the whole line)
+}
+
+fn set_nofile(soft: usize) {
+    let status = Command::new("prlimit")
+        .arg(format!("--pid={}", std::process::id()))
+        .arg(format!("--nofile={soft}:"))
+        .status()
+        .expect("prlimit (util-linux) must be available");
+    assert!(status.success(), "prlimit failed");
+}
+
+#[test]
+fn accept_at_the_descriptor_limit_neither_spins_nor_gets_stuck() {
+    bounded(60, || {
+        let ctx = Context::new();
+        let pull = ctx.socket(SocketType::Pull).unwrap();
+        pull.set_rcvtimeo(10_000).unwrap();
+        pull.bind("tcp://127.0.0.1:*").unwrap();
+        let ep = pull.last_endpoint().unwrap();
+        let events = pull.monitor();
+        let addr = ep.strip_prefix("tcp://").unwrap().to_string();
+        let original = std::fs::read_to_string("/proc/self/limits")
+            .ok()
+            .and_then(|s| {
+                s.lines()
+                    .find(|l| l.starts_with("Max open files"))
+                    .and_then(|l| l.split_whitespace().nth(3)?.parse::<usize>().ok())
+            })
+            .unwrap_or(1024);
+        set_nofile(open_fds() + 24);
+        // Fill the table: client sockets until connect itself fails; the listener then has
+        // connections in its backlog it cannot accept.
+        let mut clients = Vec::new();
+        while clients.len() < 200 {
+            match TcpStream::connect(&addr) {
+                Ok(s) => clients.push(s),
+                Err(_) => break,
+            }
+        }
+        assert!(!clients.is_empty());
+        // With accepts failing, the I/O thread must back off, not spin.
+        let before = cpu_ticks();
+        std::thread::sleep(Duration::from_secs(1)); // measuring idle CPU over a fixed window
+        let spent = cpu_ticks() - before;
+        assert!(
+            spent < 30,
+            "{spent} ticks of CPU in 1 s at the fd limit: a busy loop"
+        );
+        // The limit really was hit on the accepting side.
+        let mut hit = false;
+        while let Some(e) = events.try_recv() {
+            hit |= matches!(e.kind, zerosock::EventKind::AcceptFailed(_));
+        }
+        assert!(hit, "accept never failed: the test did not reach the limit");
+        // Free descriptors: the listener recovers and a good peer gets through.
+        clients.truncate(clients.len() / 4);
+        let push = ctx.socket(SocketType::Push).unwrap();
+        push.set_linger(0).unwrap();
+        push.connect(&ep).unwrap();
+        push.send("recovered", 0).unwrap();
+        assert_eq!(pull.recv(0).unwrap(), "recovered");
+        drop(clients);
+        set_nofile(original);
+    });
+}
