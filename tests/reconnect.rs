@@ -9,6 +9,14 @@ use zerosock::{Context, Socket, SocketType, DONTWAIT};
 
 const TIMEOUT_MS: i32 = 5_000;
 
+/// The tests here let a port go free and take it again; run in parallel, one test's
+/// connecter could reach another test's binder on a recycled port. One at a time.
+static PORTS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    PORTS.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 fn tcp_addr(ep: &str) -> SocketAddr {
     ep.strip_prefix("tcp://")
         .expect("tcp endpoint")
@@ -114,6 +122,7 @@ fn recv_in_order_zmq(pull: &zmq::Socket, phase: &str, n: u32) {
 #[test]
 fn zerosock_pull_goes_away_and_comes_back() {
     bounded(60, || {
+        let _ports = one_at_a_time();
         let ep = learn_free_endpoint();
         let push_ctx = Context::new();
         let push = connecting_push(&push_ctx);
@@ -156,6 +165,7 @@ fn zerosock_pull_goes_away_and_comes_back() {
 #[test]
 fn libzmq_pull_goes_away_and_comes_back() {
     bounded(60, || {
+        let _ports = one_at_a_time();
         let push_ctx = Context::new();
         let push = connecting_push(&push_ctx);
 
@@ -193,6 +203,7 @@ fn libzmq_pull_goes_away_and_comes_back() {
 #[test]
 fn connect_before_bind_tcp() {
     bounded(30, || {
+        let _ports = one_at_a_time();
         let ep = learn_free_endpoint();
         let push_ctx = Context::new();
         let push = connecting_push(&push_ctx);
@@ -208,6 +219,7 @@ fn connect_before_bind_tcp() {
 #[test]
 fn connect_before_bind_ipc() {
     bounded(30, || {
+        let _ports = one_at_a_time();
         let ep = ipc_endpoint("reconnect-early");
         let push_ctx = Context::new();
         let push = connecting_push(&push_ctx);
@@ -223,6 +235,7 @@ fn connect_before_bind_ipc() {
 #[test]
 fn connect_before_libzmq_binds() {
     bounded(30, || {
+        let _ports = one_at_a_time();
         let ep = learn_free_endpoint();
         let push_ctx = Context::new();
         let push = connecting_push(&push_ctx);
@@ -238,6 +251,7 @@ fn connect_before_libzmq_binds() {
 #[test]
 fn queue_while_away_is_bounded_by_sndhwm() {
     bounded(30, || {
+        let _ports = one_at_a_time();
         let ep = learn_free_endpoint();
         let push_ctx = Context::new();
         let push = connecting_push(&push_ctx);
