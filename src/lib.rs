@@ -18,6 +18,7 @@ mod socket;
 mod socket_type;
 mod sync;
 mod transport;
+pub mod zap;
 mod zmtp;
 
 pub use context::{Context, ContextBuilder};
@@ -29,7 +30,7 @@ pub use poll::{poll, PollItem, POLLERR, POLLIN, POLLOUT};
 pub use proxy::{proxy, proxy_steerable};
 pub use socket::{Socket, DONTWAIT, SNDMORE};
 pub use socket_type::{SocketType, UnknownSocketType};
-pub use zmtp::{Metadata, ProtocolError};
+pub use zmtp::{Mechanism, Metadata, ProtocolError};
 
 /// A socket may move to another thread but never be shared between two:
 ///

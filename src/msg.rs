@@ -150,9 +150,10 @@ impl Msg {
     }
 
     /// A metadata property of the peer this message came from (libzmq's `zmq_msg_gets`):
-    /// `Socket-Type`, `Identity`, `Peer-Address`, and application properties (`X-...`) the
-    /// peer set with `METADATA`. Names compare case-insensitively. `None` on messages that
-    /// were not received, or if the value is not UTF-8.
+    /// `Socket-Type`, `Identity`, `Peer-Address`, application properties (`X-...`) the peer
+    /// set with `METADATA`, and, where a ZAP handler authenticated the peer, `User-Id` and the
+    /// handler's metadata. Names compare case-insensitively. `None` on messages that were not
+    /// received, or if the value is not UTF-8.
     pub fn property(&self, name: &str) -> Option<&str> {
         self.meta.as_ref()?.get_str(name)
     }

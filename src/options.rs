@@ -3,6 +3,7 @@
 use crate::error::{Error, Result};
 use crate::pipe::Capacity;
 use crate::socket_type::SocketType;
+use crate::zmtp::Security;
 use bytes::Bytes;
 use std::time::Duration;
 
@@ -37,6 +38,13 @@ pub(crate) struct Options {
     pub(crate) heartbeat_timeout: i32,
     pub(crate) conflate: bool,
     pub(crate) metadata: Vec<(String, Bytes)>,
+    /// `PLAIN_SERVER`, `PLAIN_USERNAME`, `PLAIN_PASSWORD`: the mechanism and its role.
+    pub(crate) security: Security,
+    /// Kept across mechanism changes, as libzmq keeps them.
+    pub(crate) plain_username: Bytes,
+    pub(crate) plain_password: Bytes,
+    pub(crate) zap_domain: Bytes,
+    pub(crate) zap_enforce_domain: bool,
 }
 
 impl Default for Options {
@@ -65,6 +73,11 @@ impl Default for Options {
             heartbeat_timeout: -1,
             conflate: false,
             metadata: Vec::new(),
+            security: Security::Null,
+            plain_username: Bytes::new(),
+            plain_password: Bytes::new(),
+            zap_domain: Bytes::new(),
+            zap_enforce_domain: false,
         }
     }
 }
@@ -136,6 +149,9 @@ impl Options {
             heartbeat_ttl: Duration::from_millis(self.heartbeat_ttl.max(0) as u64),
             heartbeat_timeout: timeout,
             metadata: self.metadata.clone(),
+            security: self.security.clone(),
+            zap_domain: self.zap_domain.clone(),
+            zap_enforce_domain: self.zap_enforce_domain,
         }
     }
 

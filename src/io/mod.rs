@@ -6,6 +6,7 @@ mod mailbox;
 mod session;
 mod slab;
 mod thread;
+mod zap;
 
 pub(crate) use mailbox::{Done, IoCommand, IoMailbox, IoWake};
 pub(crate) use thread::spawn;
@@ -27,4 +28,6 @@ pub(crate) struct SocketRef {
     pub(crate) monitor: Arc<MonitorSlot>,
     /// The endpoint as the user gave it (bound: as resolved), for events.
     pub(crate) endpoint: String,
+    /// The socket's context, to reach its ZAP handler.
+    pub(crate) ctx: std::sync::Weak<crate::context::CtxInner>,
 }

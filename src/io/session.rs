@@ -9,13 +9,14 @@
 
 use super::mailbox::{IoCommand, IoMailbox, IoWake};
 use super::slab::Key;
+use super::zap::ZapClient;
 use super::SocketRef;
 use crate::monitor::EventKind;
 use crate::msg::Msg;
 use crate::pipe::{pipe_pair, PipeEnds, Read, WriteError};
 use crate::socket::{SocketCommand, SocketWake};
 use crate::transport::{self, Endpoint, Host, Stream};
-use crate::zmtp::{Connection, Input, PeerInfo, ProtocolError};
+use crate::zmtp::{Connection, Input, PeerInfo, ProtocolError, ZapRequest};
 use bytes::BytesMut;
 use mio::{Interest, Registry, Token};
 use std::cmp::Reverse;
@@ -85,6 +86,21 @@ struct Up {
     handshake_deadline: Option<Instant>,
     /// The connection's next timeout (heartbeats) for which a timer is set.
     timer_at: Option<Instant>,
+    /// The ZAP handler is deciding about the peer.
+    zap: Option<ZapClient>,
+}
+
+impl Up {
+    /// Hands the ZAP handler's verdict to the connection once it has come.
+    fn take_zap_verdict(&mut self) -> Result<(), Down> {
+        if let Some(verdict) = self.zap.as_mut().and_then(ZapClient::poll) {
+            self.zap = None;
+            verdict
+                .and_then(|reply| self.conn.zap_reply(reply))
+                .map_err(Down::Protocol)?;
+        }
+        Ok(())
+    }
 }
 
 /// Why a connection went down.
@@ -220,6 +236,7 @@ impl Session {
             readable: true,
             handshake_deadline,
             timer_at: None,
+            zap: None,
         }));
     }
 
@@ -350,10 +367,20 @@ impl Session {
             _ => {}
         }
         if let Link::Up(mut up) = std::mem::replace(&mut self.link, Link::Idle { retry_at: None }) {
+            // Last words (an ERROR refusing the peer): one try, never waiting.
+            let out = up.conn.out();
+            if !out.is_empty() {
+                let mut slices = [IoSlice::new(&[]); 8];
+                let n = out.io_slices(&mut slices);
+                let _ = up.stream.write_vectored(&slices[..n]);
+            }
             let _ = ctx.registry.deregister(&mut up.stream);
             let event = match &why {
                 _ if up.conn.is_active() => EventKind::Disconnected,
-                Down::Protocol(e) => EventKind::HandshakeFailedProtocol(e.to_string()),
+                Down::Protocol(e) => match e.auth_status() {
+                    Some(status) => EventKind::HandshakeFailedAuth(u32::from(status)),
+                    None => EventKind::HandshakeFailedProtocol(e.to_string()),
+                },
                 Down::HandshakeTimeout => {
                     EventKind::HandshakeFailedProtocol("handshake timed out".into())
                 }
@@ -418,6 +445,7 @@ impl Session {
                         readable: true,
                         handshake_deadline: None,
                         timer_at: None,
+                        zap: None,
                     }));
                     if let Some(ivl) = self.socket.options.handshake_ivl() {
                         let at = ctx.now + ivl;
@@ -536,6 +564,7 @@ impl Session {
         let Link::Up(up) = &mut self.link else {
             return Ok(());
         };
+        up.take_zap_verdict()?;
         let mut budget = READ_BUDGET;
         loop {
             // Frames decoded earlier may wait for credit even when the socket has no new bytes.
@@ -551,9 +580,19 @@ impl Session {
                             return Ok(());
                         }
                     }
+                    Ok(Some(Input::Authenticate(request))) => {
+                        up.zap = ask_zap_handler(&self.socket, &request, &up.stream, ctx);
+                        if up.zap.is_none() {
+                            up.conn.zap_unavailable().map_err(Down::Protocol)?;
+                        }
+                        // Looking now also arms the pipe's wake-up for the reply.
+                        up.take_zap_verdict()?;
+                    }
                     Ok(Some(Input::Ready(mut peer))) => {
-                        peer.properties
-                            .push("Peer-Address", up.stream.peer_address());
+                        // What the connection knows of its peer beats what the peer says.
+                        let mut known = crate::zmtp::Properties::new();
+                        known.push("Peer-Address", up.stream.peer_address());
+                        peer.properties.prepend(known);
                         self.socket
                             .monitor
                             .emit(EventKind::HandshakeSucceeded, &self.socket.endpoint);
@@ -668,6 +707,24 @@ impl Session {
             }
         }
     }
+}
+
+/// Sends the handshake's ZAP request to the handler bound in the socket's context, as
+/// libzmq frames it: our `ZAP_DOMAIN`, the peer's IP address, our routing id, the mechanism
+/// and the peer's credentials. `None` when no handler is bound.
+fn ask_zap_handler(
+    socket: &SocketRef,
+    request: &ZapRequest,
+    stream: &Stream,
+    ctx: &Ctx<'_>,
+) -> Option<ZapClient> {
+    let options = &socket.options;
+    let frames = request.frames(
+        &options.zap_domain,
+        &stream.peer_address(),
+        &options.routing_id,
+    );
+    ZapClient::send(&socket.ctx, frames, ctx.mailbox, ctx.key)
 }
 
 /// A subscription command in the message form of RFC 29 (`0x01 topic` / `0x00 topic`), as

@@ -22,6 +22,7 @@ impl Core {
             options: self.options.clone(),
             monitor: self.monitor.clone(),
             endpoint: endpoint.to_string(),
+            ctx: Arc::downgrade(&self.ctx),
         })
     }
 

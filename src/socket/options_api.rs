@@ -5,6 +5,7 @@ use super::Socket;
 use crate::error::{Error, Result};
 use crate::options::at_least;
 use crate::pattern::PatternOption;
+use crate::zmtp::{Mechanism, Security};
 use bytes::Bytes;
 
 macro_rules! int_option {
@@ -316,5 +317,117 @@ impl Socket {
     /// The current `CONFLATE`.
     pub fn conflate(&self) -> bool {
         self.core.borrow().options.conflate
+    }
+
+    // ----- security ---------------------------------------------------------------------
+    // As in libzmq, the mechanism follows the last of these calls, applies to connections
+    // made after it, and does not apply to inproc peers.
+
+    /// `PLAIN_SERVER`: true makes the socket a PLAIN server (RFC 24): every peer must be a
+    /// PLAIN client whose credentials the ZAP handler bound at `inproc://zeromq.zap.01`
+    /// accepts; with no handler bound, every peer is refused (as libzmq does). False goes
+    /// back to the NULL mechanism. A PLAIN socket never accepts a NULL peer.
+    pub fn set_plain_server(&self, on: bool) -> Result<()> {
+        self.core.borrow_mut().options.security = if on {
+            Security::PlainServer
+        } else {
+            Security::Null
+        };
+        Ok(())
+    }
+
+    /// Whether the socket is a PLAIN server.
+    pub fn plain_server(&self) -> bool {
+        self.core.borrow().options.security == Security::PlainServer
+    }
+
+    /// `PLAIN_USERNAME`: makes the socket a PLAIN client announcing this username (at most
+    /// 255 bytes). The empty username goes back to the NULL mechanism, as libzmq's `NULL`
+    /// value does.
+    pub fn set_plain_username(&self, username: &[u8]) -> Result<()> {
+        let username = credential("PLAIN_USERNAME", username)?;
+        let mut core = self.core.borrow_mut();
+        let options = &mut core.options;
+        options.plain_username = username;
+        options.security = if options.plain_username.is_empty() {
+            Security::Null
+        } else {
+            plain_client(options)
+        };
+        Ok(())
+    }
+
+    /// The current `PLAIN_USERNAME`.
+    pub fn plain_username(&self) -> Vec<u8> {
+        self.core.borrow().options.plain_username.to_vec()
+    }
+
+    /// `PLAIN_PASSWORD`: makes the socket a PLAIN client with this password (at most 255
+    /// bytes, may be empty).
+    pub fn set_plain_password(&self, password: &[u8]) -> Result<()> {
+        let password = credential("PLAIN_PASSWORD", password)?;
+        let mut core = self.core.borrow_mut();
+        let options = &mut core.options;
+        options.plain_password = password;
+        options.security = plain_client(options);
+        Ok(())
+    }
+
+    /// The current `PLAIN_PASSWORD`.
+    pub fn plain_password(&self) -> Vec<u8> {
+        self.core.borrow().options.plain_password.to_vec()
+    }
+
+    /// `MECHANISM`: the security mechanism new connections use.
+    pub fn mechanism(&self) -> Mechanism {
+        match self.core.borrow().options.security {
+            Security::Null => Mechanism::Null,
+            Security::PlainClient { .. } | Security::PlainServer => Mechanism::Plain,
+        }
+    }
+
+    /// `ZAP_DOMAIN`: the domain sent in ZAP requests (at most 255 bytes). With the NULL
+    /// mechanism, a non-empty domain makes the socket ask the ZAP handler about every peer
+    /// when a handler is bound (and refuse every peer when none is, with
+    /// `ZAP_ENFORCE_DOMAIN`).
+    pub fn set_zap_domain(&self, domain: &str) -> Result<()> {
+        let domain = credential("ZAP_DOMAIN", domain.as_bytes())?;
+        self.core.borrow_mut().options.zap_domain = domain;
+        Ok(())
+    }
+
+    /// The current `ZAP_DOMAIN`.
+    pub fn zap_domain(&self) -> String {
+        String::from_utf8_lossy(&self.core.borrow().options.zap_domain).into_owned()
+    }
+
+    /// `ZAP_ENFORCE_DOMAIN`: with NULL and a `ZAP_DOMAIN`, refuse peers when no ZAP handler
+    /// is bound instead of letting them in unauthenticated. Default false, as in libzmq.
+    pub fn set_zap_enforce_domain(&self, on: bool) -> Result<()> {
+        self.core.borrow_mut().options.zap_enforce_domain = on;
+        Ok(())
+    }
+
+    /// The current `ZAP_ENFORCE_DOMAIN`.
+    pub fn zap_enforce_domain(&self) -> bool {
+        self.core.borrow().options.zap_enforce_domain
+    }
+}
+
+/// A PLAIN credential or ZAP domain: at most 255 bytes (one length byte on the wire).
+fn credential(option: &'static str, value: &[u8]) -> Result<Bytes> {
+    if value.len() > 255 {
+        return Err(Error::InvalidOption {
+            option,
+            reason: "must be at most 255 bytes",
+        });
+    }
+    Ok(Bytes::copy_from_slice(value))
+}
+
+fn plain_client(options: &crate::options::Options) -> Security {
+    Security::PlainClient {
+        username: options.plain_username.clone(),
+        password: options.plain_password.clone(),
     }
 }

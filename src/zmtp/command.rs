@@ -19,6 +19,15 @@ pub(crate) enum Command {
     },
     Subscribe(Bytes),
     Cancel(Bytes),
+    /// PLAIN (RFC 24): the client's credentials.
+    Hello {
+        username: Bytes,
+        password: Bytes,
+    },
+    /// PLAIN: the server accepted the credentials.
+    Welcome,
+    /// PLAIN: the client's metadata, as READY carries it.
+    Initiate(Properties),
     /// A command we do not know; RFC 37 says to ignore it.
     Unknown,
 }
@@ -29,6 +38,10 @@ pub(crate) const MAX_PING_CONTEXT: usize = 16;
 impl Command {
     /// Parses a command frame's body.
     pub(crate) fn parse(mut body: Bytes) -> Result<Command, ProtocolError> {
+        if body.starts_with(LIBZMQ_PLAIN_ERROR) {
+            body.advance(LIBZMQ_PLAIN_ERROR.len());
+            return parse_error(&body);
+        }
         let Some(&name_len) = body.first() else {
             return Err(ProtocolError::MalformedCommand("empty"));
         };
@@ -41,15 +54,7 @@ impl Command {
         let data = body;
         Ok(match &name[..] {
             b"READY" => Command::Ready(Properties::parse(data)?),
-            b"ERROR" => {
-                let Some(&len) = data.first() else {
-                    return Err(ProtocolError::MalformedCommand("ERROR"));
-                };
-                if data.len() < 1 + len as usize {
-                    return Err(ProtocolError::MalformedCommand("ERROR"));
-                }
-                Command::Error(String::from_utf8_lossy(&data[1..1 + len as usize]).into_owned())
-            }
+            b"ERROR" => parse_error(&data)?,
             b"PING" => {
                 if data.len() < 2 {
                     return Err(ProtocolError::MalformedCommand("PING"));
@@ -61,6 +66,10 @@ impl Command {
             b"PONG" => Command::Pong { context: data },
             b"SUBSCRIBE" => Command::Subscribe(data),
             b"CANCEL" => Command::Cancel(data),
+            b"HELLO" => parse_hello(data)?,
+            b"WELCOME" if data.is_empty() => Command::Welcome,
+            b"WELCOME" => return Err(ProtocolError::MalformedCommand("WELCOME")),
+            b"INITIATE" => Command::Initiate(Properties::parse(data)?),
             _ => Command::Unknown,
         })
     }
@@ -75,6 +84,55 @@ impl Command {
     }
 }
 
+/// The start of the ERROR command libzmq 4.3's PLAIN mechanism sends and expects: its
+/// source spells the name `"\x05ERROR"`, which C reads as the byte 0x5E followed by `RROR`
+/// (the hex escape swallows the `E`). zerosock sends the correct `\x05ERROR` and also reads
+/// this form, so a libzmq PLAIN server's refusal is understood as one.
+const LIBZMQ_PLAIN_ERROR: &[u8] = b"\x5eRROR";
+
+/// ERROR's data: `reason-len(1) reason`.
+fn parse_error(data: &[u8]) -> Result<Command, ProtocolError> {
+    let Some(&len) = data.first() else {
+        return Err(ProtocolError::MalformedCommand("ERROR"));
+    };
+    if data.len() < 1 + len as usize {
+        return Err(ProtocolError::MalformedCommand("ERROR"));
+    }
+    Ok(Command::Error(
+        String::from_utf8_lossy(&data[1..1 + len as usize]).into_owned(),
+    ))
+}
+
+/// PLAIN's HELLO: `username-len(1) username password-len(1) password`, nothing after.
+fn parse_hello(mut data: Bytes) -> Result<Command, ProtocolError> {
+    const MALFORMED: ProtocolError = ProtocolError::MalformedCommand("HELLO");
+    let field = |data: &mut Bytes| {
+        let len = *data.first().ok_or(MALFORMED)? as usize;
+        if data.len() < 1 + len {
+            return Err(MALFORMED);
+        }
+        data.advance(1);
+        Ok(data.split_to(len))
+    };
+    let username = field(&mut data)?;
+    let password = field(&mut data)?;
+    if !data.is_empty() {
+        return Err(MALFORMED);
+    }
+    Ok(Command::Hello { username, password })
+}
+
+/// PLAIN's HELLO body for `username` and `password` (each at most 255 bytes, which the
+/// option setters enforce).
+pub(crate) fn encode_hello(username: &[u8], password: &[u8]) -> Vec<u8> {
+    let mut data = Vec::with_capacity(2 + username.len() + password.len());
+    for field in [username, password] {
+        data.push(field.len().min(255) as u8);
+        data.extend_from_slice(&field[..field.len().min(255)]);
+    }
+    Command::encode("HELLO", &data)
+}
+
 /// Metadata properties, in the order received. Names compare case-insensitively.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct Properties(Vec<(String, Bytes)>);
@@ -86,6 +144,12 @@ impl Properties {
 
     pub(crate) fn push(&mut self, name: &str, value: impl Into<Bytes>) {
         self.0.push((name.to_string(), value.into()));
+    }
+
+    /// Puts `others` in front, so that where both have a name, theirs is the one found.
+    pub(crate) fn prepend(&mut self, others: Properties) {
+        let mine = std::mem::replace(&mut self.0, others.0);
+        self.0.extend(mine);
     }
 
     /// The value of property `name` (case-insensitive).
@@ -193,6 +257,50 @@ mod tests {
         assert!(Command::parse(Bytes::from_static(b"\x09SUB")).is_err());
         assert!(Command::parse(Bytes::new()).is_err());
         assert!(Command::parse(Bytes::from_static(b"\x04PING\x00")).is_err());
+    }
+
+    #[test]
+    fn plain_commands_parse_strictly() {
+        let hello = encode_hello(b"admin", b"secret");
+        assert_eq!(
+            Command::parse(Bytes::from(hello.clone())).unwrap(),
+            Command::Hello {
+                username: Bytes::from_static(b"admin"),
+                password: Bytes::from_static(b"secret"),
+            }
+        );
+        for cut in 7..hello.len() {
+            assert!(Command::parse(Bytes::copy_from_slice(&hello[..cut])).is_err());
+        }
+        let mut extra = hello.clone();
+        extra.push(0);
+        assert!(Command::parse(Bytes::from(extra)).is_err());
+        assert_eq!(
+            Command::parse(Bytes::from(Command::encode("WELCOME", b""))).unwrap(),
+            Command::Welcome
+        );
+        assert!(Command::parse(Bytes::from(Command::encode("WELCOME", b"x"))).is_err());
+        let initiate = Command::encode("INITIATE", b"\x0bSocket-Type\x00\x00\x00\x03REQ");
+        assert!(matches!(
+            Command::parse(Bytes::from(initiate)).unwrap(),
+            Command::Initiate(p) if p.get("Socket-Type").map(|v| &v[..]) == Some(&b"REQ"[..])
+        ));
+    }
+
+    #[test]
+    fn errors_parse_in_both_spellings() {
+        let ours = Command::encode("ERROR", b"\x03400");
+        assert_eq!(
+            Command::parse(Bytes::from(ours)).unwrap(),
+            Command::Error("400".into())
+        );
+        // What libzmq 4.3.4's PLAIN server sends when ZAP says 400 (seen on the wire).
+        let libzmq = Bytes::from_static(&[0x5e, b'R', b'R', b'O', b'R', 3, b'4', b'0', b'0']);
+        assert_eq!(
+            Command::parse(libzmq).unwrap(),
+            Command::Error("400".into())
+        );
+        assert!(Command::parse(Bytes::from_static(b"\x5eRROR\x09x")).is_err());
     }
 
     #[test]

@@ -1,18 +1,51 @@
-//! One ZMTP connection as a state machine: greeting, NULL handshake, then frames. It takes
-//! received bytes and gives back events and bytes to send; it never touches a socket.
+//! One ZMTP connection as a state machine: greeting, security handshake (NULL or PLAIN, with
+//! ZAP where the server side asks for it), then frames. It takes received bytes and gives
+//! back events and bytes to send; it never touches a socket.
 //!
 //! ```text
-//!  Greeting ──peer greeting ok──► Handshake ──peer READY ok──► Active
-//!      │                              │                          │
-//!      └──────── any violation ───────┴──────────────────────────┴──► Failed (sticky)
+//!  Greeting ──peer greeting ok──► Handshake ──peer READY / INITIATE ok──► Active
+//!      │                              │  ▲                                   │
+//!      │                  Authenticate│  │zap_reply / zap_unavailable         │
+//!      │                              ▼  │ (the session asks the handler)     │
+//!      └──────── any violation ───────┴──────────────────────────────────────┴──► Failed
+//! ```
+//!
+//! The handshake steps per mechanism (RFC 23 for NULL, RFC 24 for PLAIN):
+//!
+//! ```text
+//!  NULL          both: READY ──────────────────────────────────► READY (each side)
+//!  PLAIN client: HELLO ─► (WELCOME) ─► INITIATE ─► (READY)
+//!  PLAIN server:        (HELLO) ─► ZAP ─► WELCOME ─► (INITIATE) ─► READY
 //! ```
 
-use super::command::{Command, Properties, MAX_PING_CONTEXT};
+use super::command::{encode_hello, Command, Properties, MAX_PING_CONTEXT};
+use super::zap::{ZapReply, ZapRequest};
 use super::{Decoder, Greeting, Mechanism, OutQueue, ProtocolError, RawFrame, GREETING_LEN};
 use crate::msg::Msg;
 use crate::socket_type::SocketType;
 use bytes::{Buf, Bytes, BytesMut};
 use std::time::{Duration, Instant};
+
+/// The security mechanism our side uses, and its role.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Security {
+    Null,
+    PlainClient { username: Bytes, password: Bytes },
+    PlainServer,
+}
+
+impl Security {
+    fn mechanism(&self) -> Mechanism {
+        match self {
+            Security::Null => Mechanism::Null,
+            Security::PlainClient { .. } | Security::PlainServer => Mechanism::Plain,
+        }
+    }
+
+    fn as_server(&self) -> bool {
+        matches!(self, Security::PlainServer)
+    }
+}
 
 /// What our side of a connection announces and enforces.
 #[derive(Debug, Clone)]
@@ -29,6 +62,11 @@ pub(crate) struct Config {
     pub(crate) heartbeat_timeout: Option<Duration>,
     /// Application properties (`X-...`) announced in READY (`METADATA`).
     pub(crate) metadata: Vec<(String, Bytes)>,
+    pub(crate) security: Security,
+    /// `ZAP_DOMAIN`: with NULL, a non-empty domain asks the ZAP handler about every peer.
+    pub(crate) zap_domain: Bytes,
+    /// `ZAP_ENFORCE_DOMAIN`: with NULL and a domain, no handler means no connection.
+    pub(crate) zap_enforce_domain: bool,
 }
 
 /// Liveness tracking (ZMTP 3.1 heartbeats). Any received byte counts as liveness.
@@ -65,17 +103,46 @@ pub(crate) enum Input {
     Subscribe(Bytes),
     /// A CANCEL command (ZMTP 3.1).
     Cancel(Bytes),
+    /// The peer must be authenticated: send this to the ZAP handler, then call
+    /// [`Connection::zap_reply`] (or [`Connection::zap_unavailable`] without a handler).
+    Authenticate(ZapRequest),
 }
 
 #[derive(Debug)]
 enum State {
     Greeting,
-    Handshake { minor: u8 },
+    Handshake { minor: u8, step: Step },
     Active { minor: u8 },
     Failed(ProtocolError),
 }
 
-/// A sans-IO ZMTP 3.1 connection (NULL mechanism).
+/// Where the security handshake stands (what we wait for).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    /// NULL: the peer's READY (ours is out, or waits for the ZAP verdict).
+    NullReady,
+    /// PLAIN client: WELCOME, after our HELLO.
+    PlainWelcome,
+    /// PLAIN client: READY, after our INITIATE.
+    PlainReady,
+    /// PLAIN server: HELLO (then the ZAP verdict).
+    PlainHello,
+    /// PLAIN server: INITIATE, after our WELCOME.
+    PlainInitiate,
+}
+
+/// The ZAP exchange of this connection.
+#[derive(Debug)]
+enum Zap {
+    /// Not asked (yet), or not needed.
+    Idle,
+    /// The request is out; the verdict decides the next step.
+    Pending,
+    /// The handler said 200: what it told us about the peer (`User-Id`, its metadata).
+    Allowed(Properties),
+}
+
+/// A sans-IO ZMTP 3.1 connection (NULL or PLAIN mechanism).
 #[derive(Debug)]
 pub(crate) struct Connection {
     config: Config,
@@ -83,20 +150,90 @@ pub(crate) struct Connection {
     decoder: Decoder,
     out: OutQueue,
     liveness: Liveness,
+    zap: Zap,
+    /// NULL with ZAP: the peer's READY when it came before the verdict.
+    early_ready: Option<Properties>,
 }
 
 impl Connection {
     /// A new connection; our greeting is queued for sending at once.
     pub(crate) fn new(config: Config) -> Connection {
         let mut out = OutQueue::default();
-        out.push_raw(&Greeting::ours(Mechanism::Null, false).encode());
+        let security = &config.security;
+        out.push_raw(&Greeting::ours(security.mechanism(), security.as_server()).encode());
         Connection {
             decoder: Decoder::new(config.max_msg_size),
             config,
             state: State::Greeting,
             out,
             liveness: Liveness::default(),
+            zap: Zap::Idle,
+            early_ready: None,
         }
+    }
+
+    /// The ZAP handler's verdict on the peer. On 200 the handshake goes on; otherwise the
+    /// connection fails (after an `ERROR` carrying the status, except for 300, which RFC 27
+    /// wants answered by a silent close).
+    pub(crate) fn zap_reply(&mut self, reply: ZapReply) -> Result<(), ProtocolError> {
+        if !matches!(self.zap, Zap::Pending) {
+            return Ok(());
+        }
+        if reply.status != 200 {
+            if reply.status != 300 {
+                let reason = reply.status.to_string();
+                let mut data = vec![reason.len() as u8];
+                data.extend_from_slice(reason.as_bytes());
+                self.out.push_command(&Command::encode("ERROR", &data));
+            }
+            return self.fail(ProtocolError::AuthenticationFailed(reply.status));
+        }
+        let mut user_id = Properties::new();
+        user_id.push("User-Id", reply.user_id);
+        let mut learned = reply.metadata;
+        learned.prepend(user_id);
+        self.zap = Zap::Allowed(learned);
+        self.after_verdict();
+        Ok(())
+    }
+
+    /// No ZAP handler is bound. A PLAIN server, or NULL with `ZAP_ENFORCE_DOMAIN`, refuses
+    /// the peer (as libzmq does); plain NULL goes on unauthenticated.
+    pub(crate) fn zap_unavailable(&mut self) -> Result<(), ProtocolError> {
+        if !matches!(self.zap, Zap::Pending) {
+            return Ok(());
+        }
+        if self.config.security != Security::Null || self.config.zap_enforce_domain {
+            return self.fail(ProtocolError::NoZapHandler);
+        }
+        self.zap = Zap::Idle;
+        self.after_verdict();
+        Ok(())
+    }
+
+    fn after_verdict(&mut self) {
+        match self.state {
+            State::Handshake {
+                step: Step::NullReady,
+                ..
+            } => self.send_properties("READY"),
+            State::Handshake {
+                minor,
+                step: Step::PlainHello,
+            } => {
+                self.out.push_command(&Command::encode("WELCOME", b""));
+                self.state = State::Handshake {
+                    minor,
+                    step: Step::PlainInitiate,
+                };
+            }
+            _ => {}
+        }
+    }
+
+    fn fail(&mut self, e: ProtocolError) -> Result<(), ProtocolError> {
+        self.state = State::Failed(e.clone());
+        Err(e)
     }
 
     /// Bytes waiting to be sent.
@@ -237,16 +374,17 @@ impl Connection {
                     raw.copy_from_slice(&buf[..GREETING_LEN]);
                     buf.advance(GREETING_LEN);
                     let peer = Greeting::decode(&raw)?;
-                    if peer.mechanism != Mechanism::Null {
-                        return Err(ProtocolError::MechanismMismatch {
-                            ours: Mechanism::Null.name().into(),
-                            theirs: peer.mechanism.name().into(),
-                        });
+                    if let Some(input) = self.start_handshake(&peer)? {
+                        return Ok(Some(input));
                     }
-                    self.send_ready();
-                    self.state = State::Handshake { minor: peer.minor };
                 }
-                State::Handshake { minor } => {
+                State::Handshake { minor, step } => {
+                    if !matches!(self.zap, Zap::Pending) {
+                        // NULL with ZAP: the peer's READY came before the verdict.
+                        if let Some(properties) = self.early_ready.take() {
+                            return self.activate(properties, minor).map(Some);
+                        }
+                    }
                     let Some(frame) = self.decoder.decode(buf)? else {
                         return Ok(None);
                     };
@@ -254,28 +392,114 @@ impl Connection {
                         RawFrame::Command(body) => body,
                         RawFrame::Data(_) => return Err(ProtocolError::Unexpected("data frame")),
                     };
-                    match Command::parse(body)? {
-                        Command::Ready(properties) => {
-                            let peer = self.check_peer(properties, minor)?;
-                            self.state = State::Active { minor };
-                            // Heartbeats start with the connection; `now` is close enough
-                            // to the last received byte (the READY just arrived).
-                            if let (Some(ivl), Some(at)) =
-                                (self.config.heartbeat_ivl, self.liveness.last_received)
-                            {
-                                self.liveness.next_ping = Some(at + ivl);
-                            }
-                            return Ok(Some(Input::Ready(peer)));
-                        }
-                        Command::Error(reason) => return Err(ProtocolError::PeerError(reason)),
-                        _ => return Err(ProtocolError::Unexpected("command")),
+                    if let Some(input) =
+                        self.handshake_command(Command::parse(body)?, minor, step)?
+                    {
+                        return Ok(Some(input));
                     }
                 }
             }
         }
     }
 
-    fn send_ready(&mut self) {
+    /// The peer's greeting arrived: check that the mechanisms (and PLAIN roles) match and
+    /// make the first handshake move.
+    fn start_handshake(&mut self, peer: &Greeting) -> Result<Option<Input>, ProtocolError> {
+        let ours = self.config.security.mechanism();
+        if peer.mechanism != ours {
+            return Err(ProtocolError::MechanismMismatch {
+                ours: ours.name().into(),
+                theirs: peer.mechanism.name().into(),
+            });
+        }
+        let minor = peer.minor;
+        let (step, input) = match &self.config.security {
+            Security::Null if !self.config.zap_domain.is_empty() => {
+                self.zap = Zap::Pending;
+                let request = ZapRequest {
+                    mechanism: "NULL",
+                    credentials: Vec::new(),
+                };
+                (Step::NullReady, Some(Input::Authenticate(request)))
+            }
+            Security::Null => {
+                self.send_properties("READY");
+                (Step::NullReady, None)
+            }
+            // The roles come from our own options: libzmq never sets the greeting's
+            // as-server byte, so the peer's is not checked. Two clients fail on each other's
+            // HELLO; two servers wait until the handshake timeout, as with libzmq.
+            Security::PlainClient { username, password } => {
+                self.out.push_command(&encode_hello(username, password));
+                (Step::PlainWelcome, None)
+            }
+            Security::PlainServer => (Step::PlainHello, None),
+        };
+        self.state = State::Handshake { minor, step };
+        Ok(input)
+    }
+
+    /// One command during the handshake.
+    fn handshake_command(
+        &mut self,
+        command: Command,
+        minor: u8,
+        step: Step,
+    ) -> Result<Option<Input>, ProtocolError> {
+        let pending = matches!(self.zap, Zap::Pending);
+        match (command, step) {
+            (Command::Error(reason), _) => Err(ProtocolError::PeerError(reason)),
+            (Command::Ready(properties), Step::NullReady) if pending => {
+                if self.early_ready.replace(properties).is_some() {
+                    return Err(ProtocolError::DuplicateReady);
+                }
+                Ok(None)
+            }
+            (Command::Ready(properties), Step::NullReady | Step::PlainReady) => {
+                self.activate(properties, minor).map(Some)
+            }
+            (Command::Welcome, Step::PlainWelcome) => {
+                self.send_properties("INITIATE");
+                self.state = State::Handshake {
+                    minor,
+                    step: Step::PlainReady,
+                };
+                Ok(None)
+            }
+            (Command::Hello { username, password }, Step::PlainHello) if !pending => {
+                self.zap = Zap::Pending;
+                Ok(Some(Input::Authenticate(ZapRequest {
+                    mechanism: "PLAIN",
+                    credentials: vec![username, password],
+                })))
+            }
+            (Command::Initiate(properties), Step::PlainInitiate) => {
+                let input = self.activate(properties, minor)?;
+                self.send_properties("READY");
+                Ok(Some(input))
+            }
+            _ => Err(ProtocolError::Unexpected("command")),
+        }
+    }
+
+    /// The peer's properties arrived and the handshake is complete.
+    fn activate(&mut self, properties: Properties, minor: u8) -> Result<Input, ProtocolError> {
+        let mut peer = self.check_peer(properties, minor)?;
+        if let Zap::Allowed(learned) = std::mem::replace(&mut self.zap, Zap::Idle) {
+            // What the handler says about the peer takes precedence over what it says itself.
+            peer.properties.prepend(learned);
+        }
+        self.state = State::Active { minor };
+        // Heartbeats start with the connection; the last received byte is close enough to
+        // now (the peer's properties just arrived).
+        if let (Some(ivl), Some(at)) = (self.config.heartbeat_ivl, self.liveness.last_received) {
+            self.liveness.next_ping = Some(at + ivl);
+        }
+        Ok(Input::Ready(peer))
+    }
+
+    /// Queues READY or INITIATE with our properties.
+    fn send_properties(&mut self, command: &str) {
         let mut props = Properties::new();
         props.push("Socket-Type", self.config.socket_type.as_str().as_bytes());
         if self.config.socket_type.sends_identity() {
@@ -286,7 +510,7 @@ impl Connection {
         }
         let mut data = Vec::new();
         props.encode(&mut data);
-        self.out.push_command(&Command::encode("READY", &data));
+        self.out.push_command(&Command::encode(command, &data));
     }
 
     fn check_peer(&self, properties: Properties, minor: u8) -> Result<PeerInfo, ProtocolError> {
@@ -324,6 +548,9 @@ impl Connection {
             Command::Cancel(topic) => Ok(Some(Input::Cancel(topic))),
             Command::Error(reason) => Err(ProtocolError::PeerError(reason)),
             Command::Ready(_) => Err(ProtocolError::DuplicateReady),
+            Command::Hello { .. } | Command::Welcome | Command::Initiate(_) => {
+                Err(ProtocolError::Unexpected("handshake command"))
+            }
         }
     }
 }
@@ -341,6 +568,9 @@ mod tests {
             heartbeat_ttl: Duration::ZERO,
             heartbeat_timeout: None,
             metadata: Vec::new(),
+            security: Security::Null,
+            zap_domain: Bytes::new(),
+            zap_enforce_domain: false,
         }
     }
 
@@ -363,7 +593,8 @@ mod tests {
         }
         let mut events = Vec::new();
         let step = if drip { 1 } else { wire.len().max(1) };
-        for chunk in wire.chunks(step) {
+        // No bytes still gives `to` a turn, as the session's every wake-up does.
+        for chunk in wire.chunks(step).chain(wire.is_empty().then_some(&[][..])) {
             buf.extend_from_slice(chunk);
             while let Some(ev) = to.handle_input(buf)? {
                 events.push(ev);
@@ -524,5 +755,199 @@ mod tests {
             a.note_received(t0 + ms(100 + step * 90));
             a.handle_timeout(t0 + ms(100 + step * 90)).unwrap();
         }
+    }
+
+    fn plain_client(user: &str, pass: &str) -> Config {
+        Config {
+            security: Security::PlainClient {
+                username: Bytes::copy_from_slice(user.as_bytes()),
+                password: Bytes::copy_from_slice(pass.as_bytes()),
+            },
+            ..config(SocketType::Req)
+        }
+    }
+
+    fn plain_server() -> Config {
+        Config {
+            security: Security::PlainServer,
+            ..config(SocketType::Rep)
+        }
+    }
+
+    fn zap_reply(status: u16, user_id: &str) -> ZapReply {
+        let mut metadata = Properties::new();
+        metadata.push("X-Role", &b"admin"[..]);
+        // A handler cannot override what the connection learned itself.
+        metadata.push("User-Id", &b"forged"[..]);
+        ZapReply {
+            status,
+            user_id: Bytes::copy_from_slice(user_id.as_bytes()),
+            metadata,
+        }
+    }
+
+    /// Runs both sides until neither has anything to say; returns their events.
+    fn exchange(
+        a: &mut Connection,
+        b: &mut Connection,
+        drip: bool,
+    ) -> Result<(Vec<Input>, Vec<Input>), ProtocolError> {
+        let (mut abuf, mut bbuf) = (BytesMut::new(), BytesMut::new());
+        let (mut ev_a, mut ev_b) = (Vec::new(), Vec::new());
+        for _ in 0..4 {
+            ev_b.extend(pump(a, b, &mut bbuf, drip)?);
+            ev_a.extend(pump(b, a, &mut abuf, drip)?);
+        }
+        Ok((ev_a, ev_b))
+    }
+
+    #[test]
+    fn plain_handshake_asks_zap_and_carries_user_id() {
+        for drip in [false, true] {
+            let mut client = Connection::new(plain_client("admin", "secret"));
+            let mut server = Connection::new(plain_server());
+            let (ev_c, ev_s) = exchange(&mut client, &mut server, drip).unwrap();
+            assert!(ev_c.is_empty(), "{ev_c:?}");
+            let [Input::Authenticate(request)] = &ev_s[..] else {
+                panic!("{ev_s:?}")
+            };
+            assert_eq!(request.mechanism, "PLAIN");
+            assert_eq!(request.credentials, [&b"admin"[..], &b"secret"[..]]);
+            server.zap_reply(zap_reply(200, "alice")).unwrap();
+            let (ev_c, ev_s) = exchange(&mut client, &mut server, drip).unwrap();
+            let [Input::Ready(to_client)] = &ev_c[..] else {
+                panic!("{ev_c:?}")
+            };
+            let [Input::Ready(to_server)] = &ev_s[..] else {
+                panic!("{ev_s:?}")
+            };
+            assert_eq!(to_client.socket_type, SocketType::Rep);
+            assert_eq!(to_server.socket_type, SocketType::Req);
+            let prop = |name| to_server.properties.get(name).map(|v| v.to_vec());
+            assert_eq!(prop("User-Id"), Some(b"alice".to_vec()));
+            assert_eq!(prop("X-Role"), Some(b"admin".to_vec()));
+            assert!(client.is_active() && server.is_active());
+        }
+    }
+
+    #[test]
+    fn plain_denied_sends_error_with_the_status_and_300_closes_silently() {
+        for (status, wire_error) in [(400, true), (500, true), (300, false)] {
+            let mut client = Connection::new(plain_client("admin", "wrong"));
+            let mut server = Connection::new(plain_server());
+            exchange(&mut client, &mut server, false).unwrap();
+            assert_eq!(
+                server.zap_reply(zap_reply(status, "")),
+                Err(ProtocolError::AuthenticationFailed(status))
+            );
+            let mut buf = BytesMut::new();
+            let result = pump(&mut server, &mut client, &mut buf, false);
+            if wire_error {
+                let err = result.unwrap_err();
+                assert_eq!(err, ProtocolError::PeerError(status.to_string()));
+                assert_eq!(err.auth_status(), Some(status));
+            } else {
+                assert!(result.unwrap().is_empty());
+                assert!(!client.is_active());
+            }
+        }
+    }
+
+    #[test]
+    fn plain_server_without_handler_refuses_and_roles_come_from_our_options() {
+        let mut client = Connection::new(plain_client("u", "p"));
+        let mut server = Connection::new(plain_server());
+        exchange(&mut client, &mut server, false).unwrap();
+        assert_eq!(server.zap_unavailable(), Err(ProtocolError::NoZapHandler));
+
+        // Two clients: each refuses the other's HELLO.
+        let mut a = Connection::new(plain_client("u", "p"));
+        let mut b = Connection::new(plain_client("u", "p"));
+        assert_eq!(
+            exchange(&mut a, &mut b, false).unwrap_err(),
+            ProtocolError::Unexpected("command")
+        );
+        // Two servers: both wait for a HELLO (the handshake timeout ends it).
+        let mut a = Connection::new(plain_server());
+        let mut b = Connection::new(plain_server());
+        let (ev_a, ev_b) = exchange(&mut a, &mut b, false).unwrap();
+        assert!(ev_a.is_empty() && ev_b.is_empty() && !a.is_active() && !b.is_active());
+    }
+
+    #[test]
+    fn plain_never_accepts_a_null_peer_either_way() {
+        for ours in [plain_server(), plain_client("u", "p")] {
+            let mut null = Connection::new(config(SocketType::Req));
+            let mut plain = Connection::new(ours);
+            let err = exchange(&mut plain, &mut null, false).unwrap_err();
+            assert!(
+                matches!(err, ProtocolError::MechanismMismatch { .. }),
+                "{err:?}"
+            );
+            assert!(!plain.is_active() && !null.is_active());
+        }
+    }
+
+    #[test]
+    fn plain_server_refuses_commands_out_of_order() {
+        // INITIATE before HELLO, a second HELLO while ZAP is pending, data before the end.
+        let mut server = Connection::new(plain_server());
+        let mut buf = BytesMut::from(&Greeting::ours(Mechanism::Plain, false).encode()[..]);
+        let initiate = Command::encode("INITIATE", b"\x0bSocket-Type\x00\x00\x00\x03REQ");
+        buf.extend_from_slice(&[0x04, initiate.len() as u8]);
+        buf.extend_from_slice(&initiate);
+        assert_eq!(
+            server.handle_input(&mut buf).unwrap_err(),
+            ProtocolError::Unexpected("command")
+        );
+
+        let mut server = Connection::new(plain_server());
+        let mut buf = BytesMut::from(&Greeting::ours(Mechanism::Plain, false).encode()[..]);
+        let hello = encode_hello(b"u", b"p");
+        for _ in 0..2 {
+            buf.extend_from_slice(&[0x04, hello.len() as u8]);
+            buf.extend_from_slice(&hello);
+        }
+        assert!(matches!(
+            server.handle_input(&mut buf),
+            Ok(Some(Input::Authenticate(_)))
+        ));
+        assert!(server.handle_input(&mut buf).is_err());
+    }
+
+    #[test]
+    fn null_with_a_zap_domain_waits_for_the_verdict() {
+        let zap_config = || Config {
+            zap_domain: Bytes::from_static(b"global"),
+            ..config(SocketType::Pull)
+        };
+        // Allowed: the peer's READY may come first; ours goes out only after the verdict.
+        let mut server = Connection::new(zap_config());
+        let mut client = Connection::new(config(SocketType::Push));
+        let (ev_c, ev_s) = exchange(&mut client, &mut server, false).unwrap();
+        assert!(ev_c.is_empty());
+        assert!(matches!(&ev_s[..], [Input::Authenticate(r)] if r.mechanism == "NULL"));
+        server.zap_reply(zap_reply(200, "anon")).unwrap();
+        let (ev_c, ev_s) = exchange(&mut client, &mut server, false).unwrap();
+        assert!(matches!(&ev_c[..], [Input::Ready(_)]));
+        assert!(
+            matches!(&ev_s[..], [Input::Ready(p)] if p.properties.get("User-Id").map(|v| &v[..]) == Some(&b"anon"[..]))
+        );
+
+        // No handler: NULL goes on without ZAP, unless the domain is enforced.
+        let mut server = Connection::new(zap_config());
+        let mut client = Connection::new(config(SocketType::Push));
+        exchange(&mut client, &mut server, false).unwrap();
+        server.zap_unavailable().unwrap();
+        let (_, ev_s) = exchange(&mut client, &mut server, false).unwrap();
+        assert!(matches!(&ev_s[..], [Input::Ready(p)] if p.properties.get("User-Id").is_none()));
+
+        let mut server = Connection::new(Config {
+            zap_enforce_domain: true,
+            ..zap_config()
+        });
+        let mut client = Connection::new(config(SocketType::Push));
+        exchange(&mut client, &mut server, false).unwrap();
+        assert_eq!(server.zap_unavailable(), Err(ProtocolError::NoZapHandler));
     }
 }

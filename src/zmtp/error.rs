@@ -59,4 +59,29 @@ pub enum ProtocolError {
     /// The peer sent nothing within the heartbeat timeout (or the TTL it announced).
     #[error("heartbeat timeout: the peer went silent")]
     HeartbeatTimeout,
+    /// Authentication is required (PLAIN server, or `ZAP_ENFORCE_DOMAIN`) but no ZAP handler
+    /// is bound at `inproc://zeromq.zap.01`, or it went away before answering.
+    #[error("no ZAP handler at inproc://zeromq.zap.01")]
+    NoZapHandler,
+    /// The ZAP handler's reply breaks RFC 27.
+    #[error("malformed ZAP reply: {0}")]
+    BadZapReply(&'static str),
+    /// The ZAP handler refused the peer with this status (300, 400 or 500).
+    #[error("authentication failed with ZAP status {0}")]
+    AuthenticationFailed(u16),
+}
+
+impl ProtocolError {
+    /// The ZAP status of an authentication failure, ours or the one the peer's `ERROR`
+    /// reported (libzmq sends the status code as the reason), for monitor events.
+    pub(crate) fn auth_status(&self) -> Option<u16> {
+        match self {
+            ProtocolError::AuthenticationFailed(status) => Some(*status),
+            ProtocolError::PeerError(reason) => match reason.as_bytes() {
+                [d @ b'3'..=b'5', b'0', b'0'] => Some(u16::from(d - b'0') * 100),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
 }

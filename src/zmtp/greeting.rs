@@ -5,16 +5,20 @@ use super::ProtocolError;
 /// Length of a ZMTP 3.x greeting.
 pub(crate) const GREETING_LEN: usize = 64;
 
-/// A security mechanism as named in the greeting.
+/// A ZMTP security mechanism, as named in the greeting (`MECHANISM` in libzmq).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Mechanism {
+pub enum Mechanism {
+    /// No security (RFC 23); the default.
     Null,
+    /// Clear-text username and password (RFC 24), checked by a ZAP handler.
     Plain,
+    /// CurveZMQ (RFC 25/26); zerosock recognises it in greetings but does not speak it.
     Curve,
 }
 
 impl Mechanism {
-    pub(crate) fn name(self) -> &'static str {
+    /// The name as it appears in the greeting.
+    pub fn name(self) -> &'static str {
         match self {
             Mechanism::Null => "NULL",
             Mechanism::Plain => "PLAIN",

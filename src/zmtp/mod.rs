@@ -6,13 +6,16 @@ mod command;
 mod connection;
 mod error;
 mod greeting;
+mod zap;
 
 pub(crate) use codec::{Decoder, OutQueue, RawFrame};
 pub use command::Metadata;
 pub(crate) use command::Properties;
-pub(crate) use connection::{Config, Connection, Input, PeerInfo};
+pub(crate) use connection::{Config, Connection, Input, PeerInfo, Security};
 pub use error::ProtocolError;
-pub(crate) use greeting::{Greeting, Mechanism, GREETING_LEN};
+pub use greeting::Mechanism;
+pub(crate) use greeting::{Greeting, GREETING_LEN};
+pub(crate) use zap::{ZapReply, ZapRequest, ZAP_ENDPOINT, ZAP_VERSION};
 
 /// Frame flag bits (RFC 37 §"Framing").
 pub(crate) mod frame_flags {
