@@ -583,3 +583,273 @@ fn reserved_flag_bits() {
         f.hostile_case("READY with flag 0x80", &bytes);
     });
 }
+
+// ----- greeting: mechanisms -----------------------------------------------------------------
+
+#[test]
+fn unknown_mechanism() {
+    bounded(30, || {
+        let mut f = Fixture::new();
+        for mechanism in [&b"FOO"[..], b"", b"NULL2", b"null"] {
+            let mut bytes = greeting_with(0xFF, 3, 1, mechanism);
+            bytes.extend(ready_push());
+            bytes.extend(data(b"must not be delivered", false));
+            f.hostile_case(
+                &format!("mechanism {:?}", String::from_utf8_lossy(mechanism)),
+                &bytes,
+            );
+        }
+    });
+}
+
+/// A peer greeting with another mechanism than the socket's (NULL here) is closed, whether
+/// the mechanism is one zerosock knows or not.
+#[test]
+fn mechanism_mismatch() {
+    bounded(30, || {
+        let mut f = Fixture::new();
+        // PLAIN: the greeting, then a client HELLO (username "admin", password "secret").
+        let mut bytes = greeting_with(0xFF, 3, 1, b"PLAIN");
+        bytes.extend(command(b"\x05HELLO\x05admin\x06secret"));
+        bytes.extend(data(b"must not be delivered", false));
+        f.hostile_case("PLAIN client to a NULL socket", &bytes);
+        // PLAIN as server, then a NULL-style READY anyway.
+        let mut bytes = greeting_with(0xFF, 3, 1, b"PLAIN");
+        bytes[32] = 1;
+        bytes.extend(ready_push());
+        bytes.extend(data(b"must not be delivered", false));
+        f.hostile_case("PLAIN server to a NULL socket", &bytes);
+        // CURVE: the greeting, then 200 bytes standing in for a client HELLO.
+        let mut bytes = greeting_with(0xFF, 3, 1, b"CURVE");
+        let mut hello = b"\x05HELLO\x01\x00".to_vec();
+        hello.resize(200, 0);
+        bytes.extend(command(&hello));
+        f.hostile_case("CURVE client to a NULL socket", &bytes);
+    });
+}
+
+// ----- READY --------------------------------------------------------------------------------
+
+#[test]
+fn duplicate_ready() {
+    bounded(30, || {
+        let mut f = Fixture::new();
+        let mut bytes = valid_prologue();
+        bytes.extend(ready_push());
+        bytes.extend(data(b"must not be delivered", false));
+        f.hostile_case("READY twice", &bytes);
+
+        let mut bytes = valid_prologue();
+        bytes.extend(ready(&[("Socket-Type", b"PUB")]));
+        bytes.extend(data(b"must not be delivered", false));
+        f.hostile_case("a second READY changing the Socket-Type", &bytes);
+    });
+}
+
+/// A value length running past the end of the body in a property after a valid
+/// Socket-Type (the first property is covered by `truncated_ready`).
+#[test]
+fn value_length_past_the_end_in_a_later_property() {
+    bounded(30, || {
+        let mut f = Fixture::new();
+        let mut body = ready_body(&[("Socket-Type", b"PUSH")]);
+        body.extend(b"\x08Identity\x00\x00\x01\x00abc"); // 256 announced, 3 present
+        let mut bytes = greeting();
+        bytes.extend(command(&body));
+        bytes.extend(data(b"must not be delivered", false));
+        f.hostile_case("Identity value-length 256, 3 bytes present", &bytes);
+    });
+}
+
+// ----- commands -----------------------------------------------------------------------------
+
+#[test]
+fn command_name_longer_than_the_body() {
+    bounded(30, || {
+        let mut f = Fixture::new();
+        let cases: [(&str, bool, &[u8]); 5] = [
+            ("READY with name-length 10", false, b"\x0aREADY"),
+            ("name-length 255, nothing after it", false, b"\xff"),
+            ("empty command body", false, b""),
+            (
+                "PING with name-length 16, after READY",
+                true,
+                b"\x10PING\x00\x00",
+            ),
+            ("empty command body, after READY", true, b""),
+        ];
+        for (case, after_ready, body) in cases {
+            let mut bytes = if after_ready {
+                valid_prologue()
+            } else {
+                greeting()
+            };
+            bytes.extend(command(body));
+            bytes.extend(data(b"must not be delivered", false));
+            f.hostile_case(case, &bytes);
+        }
+    });
+}
+
+#[test]
+fn command_with_more_flag() {
+    bounded(30, || {
+        let mut f = Fixture::new();
+        // READY as COMMAND|MORE.
+        let mut bytes = greeting();
+        let mut ready = ready_push();
+        ready[0] |= 0x01;
+        bytes.extend(ready);
+        f.hostile_case("READY with MORE", &bytes);
+        // PING as COMMAND|MORE after the handshake, short and long form.
+        let mut bytes = valid_prologue();
+        bytes.extend(b"\x05\x07\x04PING\x00\x00");
+        bytes.extend(data(b"must not be delivered", false));
+        f.hostile_case("PING with MORE", &bytes);
+        let mut bytes = valid_prologue();
+        bytes.extend(b"\x07\x00\x00\x00\x00\x00\x00\x00\x07\x04PING\x00\x00");
+        bytes.extend(data(b"must not be delivered", false));
+        f.hostile_case("long-form PING with MORE", &bytes);
+    });
+}
+
+/// RFC 37 leaves room for new commands, and zerosock (like libzmq) ignores a command it does
+/// not know once the handshake is done: the connection stays up and its data still flows.
+/// During the NULL handshake only READY (or ERROR) may come; anything else closes it.
+#[test]
+fn unknown_command_is_ignored_after_the_handshake_and_refused_before() {
+    bounded(30, || {
+        let mut f = Fixture::new();
+        let mut s = f.raw();
+        let mut bytes = valid_prologue();
+        bytes.extend(command(b"\x07UNKNOWN"));
+        bytes.extend(command(b"\x07UNKNOWNsome data"));
+        bytes.extend(command(b"\x05HELLO\x05admin\x06secret")); // PLAIN's, not NULL's
+        bytes.extend(data(b"after unknown commands", false));
+        s.write_all(&bytes).unwrap();
+        read_zerosock_handshake(&mut s);
+        assert_eq!(f.pull.recv(0).unwrap(), "after unknown commands");
+        s.write_all(b"\x04\x0a\x04PING\x00\x0aabc").unwrap();
+        assert_eq!(read_frame(&mut s), (0x04, b"\x04PONGabc".to_vec()));
+        f.check_good_peers("unknown commands");
+
+        let mut bytes = greeting();
+        bytes.extend(command(b"\x07UNKNOWN"));
+        bytes.extend(ready_push());
+        bytes.extend(data(b"must not be delivered", false));
+        f.hostile_case("unknown command before READY", &bytes);
+    });
+}
+
+#[test]
+fn ping_shorter_than_its_header() {
+    bounded(30, || {
+        let mut f = Fixture::new();
+        for (case, ping) in [
+            ("PING without TTL", &b"\x04PING"[..]),
+            ("PING with 1 byte of TTL", b"\x04PING\x00"),
+        ] {
+            let mut bytes = valid_prologue();
+            bytes.extend(command(ping));
+            bytes.extend(data(b"must not be delivered", false));
+            f.hostile_case(case, &bytes);
+        }
+        // A well-formed PING is still not allowed before READY.
+        let mut bytes = greeting();
+        bytes.extend(command(b"\x04PING\x00\x0aabc"));
+        bytes.extend(ready_push());
+        f.hostile_case("PING before READY", &bytes);
+    });
+}
+
+/// RFC 37: the PING context is at most 16 bytes. A longer one is not fatal; the PONG echoes
+/// its first 16 bytes, and the connection goes on.
+#[test]
+fn ping_context_over_16_bytes_gets_16_back() {
+    bounded(30, || {
+        let mut f = Fixture::new();
+        let mut s = f.raw();
+        s.write_all(&valid_prologue()).unwrap();
+        read_zerosock_handshake(&mut s);
+        let context: Vec<u8> = (0..40u8).collect();
+        for len in [16usize, 17, 40] {
+            let mut ping = b"\x04PING\x00\x0a".to_vec();
+            ping.extend_from_slice(&context[..len]);
+            s.write_all(&command(&ping)).unwrap();
+            let (flags, body) = read_frame(&mut s);
+            assert_eq!(flags, 0x04, "PONG must be a short command frame");
+            let mut want = b"\x04PONG".to_vec();
+            want.extend_from_slice(&context[..16]);
+            assert_eq!(body, want, "PONG to a PING with a {len}-byte context");
+        }
+        s.write_all(&data(b"after long pings", false)).unwrap();
+        assert_eq!(f.pull.recv(0).unwrap(), "after long pings");
+        f.check_good_peers("long PING contexts");
+    });
+}
+
+// ----- huge frame sizes, before the handshake -----------------------------------------------
+
+/// Before READY the peer may only send a command; one announcing an impossible size is
+/// refused at its header, as after the handshake.
+#[test]
+fn long_frame_before_the_handshake() {
+    bounded(30, || {
+        let mut f = Fixture::new();
+        for (case, flags, size) in [
+            ("LONG command of 2^63 B before READY", 0x06u8, 1u64 << 63),
+            ("LONG command of 2^64-1 B before READY", 0x06, u64::MAX),
+            ("LONG data frame of 2^64-1 B before READY", 0x02, u64::MAX),
+        ] {
+            let mut bytes = greeting();
+            bytes.push(flags);
+            bytes.extend_from_slice(&size.to_be_bytes());
+            bytes.extend_from_slice(b"\x05READY\x0bSocket-Type\x00\x00\x00\x04PUSH");
+            f.hostile_case(case, &bytes);
+        }
+    });
+}
+
+#[test]
+fn frame_above_maxmsgsize_before_the_handshake() {
+    bounded(30, || {
+        let mut f = Fixture::with(|pull| pull.set_maxmsgsize(1000).unwrap());
+        let mut bytes = greeting();
+        bytes.push(0x06);
+        bytes.extend_from_slice(&1001u64.to_be_bytes());
+        bytes.extend_from_slice(b"\x05READY\x0bSocket-Type\x00\x00\x00\x04PUSH");
+        bytes.resize(bytes.len() + 1001 - 26, 0);
+        f.hostile_case("1001 B READY over MAXMSGSIZE 1000", &bytes);
+    });
+}
+
+/// 2^63-1 is the largest size a LONG frame can announce without exceeding i64 (libzmq's own
+/// limit), and more than any machine can hold: TESTS.md asks for the connection to be
+/// closed, before and after the handshake, with MAXMSGSIZE unset.
+///
+/// Fails: with MAXMSGSIZE unset the decoder (src/zmtp/codec.rs, `Decoder::decode`) accepts
+/// any size up to i64::MAX and waits for the body. Nothing is allocated up front (memory
+/// follows the bytes received), but the connection stays open: after READY for as long as
+/// the peer likes, before READY until the 30 s handshake timeout. libzmq closes it (its
+/// allocation of the body fails).
+#[test]
+#[ignore = "bug: a LONG frame announcing 2^63-1 bytes is not refused without MAXMSGSIZE (the connection waits for the body instead of closing)"]
+fn long_frame_of_2_pow_63_minus_1_bytes() {
+    bounded(30, || {
+        let mut f = Fixture::new();
+        for (case, after_ready, flags) in [
+            ("LONG data frame of 2^63-1 B", true, 0x02u8),
+            ("LONG command of 2^63-1 B before READY", false, 0x06),
+        ] {
+            let mut bytes = if after_ready {
+                valid_prologue()
+            } else {
+                greeting()
+            };
+            bytes.push(flags);
+            bytes.extend_from_slice(&(i64::MAX as u64).to_be_bytes());
+            bytes.extend_from_slice(b"some body bytes");
+            f.hostile_case(case, &bytes);
+        }
+    });
+}
