@@ -33,10 +33,12 @@
 //! the sender's arena with `madvise`, and the next allocations fault their pages back in.
 //! `GLIBC_TUNABLES=glibc.malloc.trim_threshold=1073741824` steadies them.
 
-use std::io::{Read, Write};
+mod pushpull;
+mod watchdog;
+
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use watchdog::Watchdog;
 
 const RCVTIMEO_MS: i32 = 10_000;
 const SNDTIMEO_MS: i32 = 10_000;
@@ -182,7 +184,7 @@ fn main() {
             // The best write size; an error only if every one failed.
             let mut best: Result<f64, String> = Err("no write size tried".to_string());
             for write_size in RAW_TCP_WRITE_SIZES {
-                match (raw_tcp(raw_bytes, write_size), &best) {
+                match (pushpull::raw_tcp(raw_bytes, write_size), &best) {
                     (Ok(r), Ok(b)) if r <= *b => {}
                     (Ok(r), _) => best = Ok(r),
                     (Err(e), Err(_)) => best = Err(e),
@@ -206,8 +208,8 @@ fn main() {
             for lib in order {
                 watchdog.arm(&format!("{} {name}", lib.name()), RUN_DEADLINE);
                 let result = match lib {
-                    Lib::Zerosock => run_zerosock(transport, size, count),
-                    Lib::Libzmq => run_libzmq(transport, size, count),
+                    Lib::Zerosock => pushpull::run_zerosock(transport, size, count),
+                    Lib::Libzmq => pushpull::run_libzmq(transport, size, count),
                 };
                 watchdog.disarm();
                 if let Err(e) = &result {
@@ -356,229 +358,4 @@ fn keep_open_until_done(done: &std::sync::mpsc::Receiver<()>) {
 
 fn timed_out(seq: u64, count: u64) -> String {
     format!("message {seq} of {count} did not arrive within {RCVTIMEO_MS} ms")
-}
-
-// ----- zerosock ----------------------------------------------------------------------------
-
-fn run_zerosock(transport: &str, size: usize, count: u64) -> Result<Sample, String> {
-    use zerosock::{Context, Error, SocketType};
-    let err = |what: &'static str| move |e: Error| format!("zerosock {what}: {e}");
-
-    let ctx = Context::new();
-    let pull = ctx.socket(SocketType::Pull).map_err(err("socket(PULL)"))?;
-    pull.set_rcvtimeo(RCVTIMEO_MS)
-        .map_err(err("set_rcvtimeo"))?;
-    pull.bind(&endpoint(transport, Lib::Zerosock))
-        .map_err(err("bind"))?;
-    let ep = pull
-        .last_endpoint()
-        .ok_or("zerosock: no last_endpoint after bind")?;
-
-    let cpu_before = cpu_ticks();
-    let push = ctx.socket(SocketType::Push).map_err(err("socket(PUSH)"))?;
-    push.set_sndtimeo(SNDTIMEO_MS)
-        .map_err(err("set_sndtimeo"))?;
-    push.set_linger(LINGER_MS).map_err(err("set_linger"))?;
-    push.connect(&ep).map_err(err("connect"))?;
-    let (done, wait_done) = std::sync::mpsc::channel::<()>();
-    let sender = std::thread::spawn(move || -> Result<(), String> {
-        let mut buf = vec![0x5au8; size];
-        for seq in 0..count {
-            stamp(&mut buf, seq);
-            push.send(&buf[..], 0)
-                .map_err(|e| format!("zerosock send of message {seq}: {e}"))?;
-        }
-        keep_open_until_done(&wait_done);
-        Ok(())
-    });
-
-    let recv = |seq: u64| -> Result<(), String> {
-        match pull.recv(0) {
-            Ok(msg) => check(&msg, size, seq),
-            Err(Error::TimedOut) => Err(timed_out(seq, count)),
-            Err(e) => Err(format!("zerosock recv of message {seq}: {e}")),
-        }
-    };
-    let received = (|| -> Result<Duration, String> {
-        recv(0)?;
-        let start = Instant::now();
-        for seq in 1..count {
-            recv(seq)?;
-        }
-        Ok(start.elapsed())
-    })();
-    let _ = done.send(());
-    let sent = sender
-        .join()
-        .unwrap_or_else(|_| Err("zerosock sender thread panicked".to_string()));
-    let cpu_after = cpu_ticks();
-    drop(pull);
-    drop(ctx);
-    remove_ipc_file(&ep);
-
-    let elapsed = received?;
-    sent?;
-    Ok(Sample {
-        rate: count as f64 / elapsed.as_secs_f64().max(1e-9),
-        cpu_per_msg: cpu_per_msg(cpu_before, cpu_after, count),
-    })
-}
-
-// ----- libzmq ------------------------------------------------------------------------------
-
-fn run_libzmq(transport: &str, size: usize, count: u64) -> Result<Sample, String> {
-    let err = |what: &'static str| move |e: zmq::Error| format!("libzmq {what}: {e}");
-
-    let ctx = zmq::Context::new();
-    let pull = ctx.socket(zmq::PULL).map_err(err("socket(PULL)"))?;
-    pull.set_rcvtimeo(RCVTIMEO_MS)
-        .map_err(err("set_rcvtimeo"))?;
-    pull.bind(&endpoint(transport, Lib::Libzmq))
-        .map_err(err("bind"))?;
-    let ep = pull
-        .get_last_endpoint()
-        .map_err(err("get_last_endpoint"))?
-        .map_err(|_| "libzmq: last endpoint is not UTF-8".to_string())?;
-
-    let cpu_before = cpu_ticks();
-    let push = ctx.socket(zmq::PUSH).map_err(err("socket(PUSH)"))?;
-    push.set_sndtimeo(SNDTIMEO_MS)
-        .map_err(err("set_sndtimeo"))?;
-    push.set_linger(LINGER_MS).map_err(err("set_linger"))?;
-    push.connect(&ep).map_err(err("connect"))?;
-    let (done, wait_done) = std::sync::mpsc::channel::<()>();
-    let sender = std::thread::spawn(move || -> Result<(), String> {
-        let mut buf = vec![0x5au8; size];
-        for seq in 0..count {
-            stamp(&mut buf, seq);
-            push.send(&buf[..], 0)
-                .map_err(|e| format!("libzmq send of message {seq}: {e}"))?;
-        }
-        keep_open_until_done(&wait_done);
-        Ok(())
-    });
-
-    let mut msg = zmq::Message::new();
-    let mut recv = |seq: u64| -> Result<(), String> {
-        match pull.recv(&mut msg, 0) {
-            Ok(()) => check(&msg, size, seq),
-            Err(zmq::Error::EAGAIN) => Err(timed_out(seq, count)),
-            Err(e) => Err(format!("libzmq recv of message {seq}: {e}")),
-        }
-    };
-    let received = (|| -> Result<Duration, String> {
-        recv(0)?;
-        let start = Instant::now();
-        for seq in 1..count {
-            recv(seq)?;
-        }
-        Ok(start.elapsed())
-    })();
-    let _ = done.send(());
-    let sent = sender
-        .join()
-        .unwrap_or_else(|_| Err("libzmq sender thread panicked".to_string()));
-    let cpu_after = cpu_ticks();
-    drop(pull);
-    drop(ctx);
-    remove_ipc_file(&ep);
-
-    let elapsed = received?;
-    sent?;
-    Ok(Sample {
-        rate: count as f64 / elapsed.as_secs_f64().max(1e-9),
-        cpu_per_msg: cpu_per_msg(cpu_before, cpu_after, count),
-    })
-}
-
-// ----- raw TCP -----------------------------------------------------------------------------
-
-/// MB/s of one `std::net` loopback stream carrying `total` bytes in writes of `write_size`,
-/// read 256 KiB at a time; timed from the first byte's arrival to the last's.
-fn raw_tcp(total: u64, write_size: usize) -> Result<f64, String> {
-    let io = |what: &'static str| move |e: std::io::Error| format!("raw TCP {what}: {e}");
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(io("bind"))?;
-    let addr = listener.local_addr().map_err(io("local_addr"))?;
-    let writer = std::thread::spawn(move || -> Result<(), String> {
-        let mut stream = std::net::TcpStream::connect(addr).map_err(io("connect"))?;
-        stream
-            .set_write_timeout(Some(Duration::from_secs(10)))
-            .map_err(io("set_write_timeout"))?;
-        let buf = vec![0x5au8; write_size];
-        let mut left = total;
-        while left > 0 {
-            let n = left.min(write_size as u64) as usize;
-            stream.write_all(&buf[..n]).map_err(io("write"))?;
-            left -= n as u64;
-        }
-        Ok(())
-    });
-    let (mut stream, _) = listener.accept().map_err(io("accept"))?;
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .map_err(io("set_read_timeout"))?;
-    let mut buf = vec![0u8; 256 * 1024];
-    let mut got = 0u64;
-    let mut start = None;
-    while got < total {
-        let n = stream.read(&mut buf).map_err(io("read"))?;
-        if n == 0 {
-            return Err(format!(
-                "raw TCP: stream ended after {got} of {total} bytes"
-            ));
-        }
-        start.get_or_insert_with(Instant::now);
-        got += n as u64;
-    }
-    let elapsed = start.map_or(Duration::ZERO, |s| s.elapsed());
-    writer
-        .join()
-        .unwrap_or_else(|_| Err("raw TCP writer panicked".to_string()))?;
-    Ok(total as f64 / elapsed.as_secs_f64().max(1e-9) / 1e6)
-}
-
-// ----- watchdog ----------------------------------------------------------------------------
-
-/// Ends the process with a message if a run overruns its deadline: whatever is stuck is
-/// reported, and the benchmark never hangs.
-struct Watchdog {
-    /// Deadline in ms since `epoch`; 0 when disarmed.
-    deadline_ms: Arc<AtomicU64>,
-    what: Arc<Mutex<String>>,
-    epoch: Instant,
-}
-
-impl Watchdog {
-    fn start() -> Watchdog {
-        let epoch = Instant::now();
-        let deadline_ms = Arc::new(AtomicU64::new(0));
-        let what = Arc::new(Mutex::new(String::new()));
-        let (d, w) = (deadline_ms.clone(), what.clone());
-        std::thread::spawn(move || loop {
-            std::thread::sleep(Duration::from_millis(100));
-            let deadline = d.load(Ordering::Acquire);
-            if deadline != 0 && epoch.elapsed().as_millis() as u64 > deadline {
-                let what = w.lock().map(|s| s.clone()).unwrap_or_default();
-                eprintln!("error: `{what}` did not finish within its deadline: it is stuck");
-                std::process::exit(2);
-            }
-        });
-        Watchdog {
-            deadline_ms,
-            what,
-            epoch,
-        }
-    }
-
-    fn arm(&self, what: &str, limit: Duration) {
-        if let Ok(mut w) = self.what.lock() {
-            *w = what.to_string();
-        }
-        let deadline = (self.epoch.elapsed() + limit).as_millis() as u64;
-        self.deadline_ms.store(deadline.max(1), Ordering::Release);
-    }
-
-    fn disarm(&self) {
-        self.deadline_ms.store(0, Ordering::Release);
-    }
 }
