@@ -1,38 +1,52 @@
-//! zerosock against libzmq (through the `zmq` crate), side by side in one run: PUSH/PULL
-//! throughput over tcp, ipc and inproc at 8 B, 64 B, 1 KiB and 64 KiB, plus a raw
-//! `std::net` TCP loopback stream as the ceiling for the 64 KiB tcp rows.
+//! zerosock against libzmq (through the `zmq` crate), side by side in one run:
+//!
+//! * PUSH/PULL throughput over tcp, ipc and inproc at 8 B, 64 B, 1 KiB and 64 KiB, plus a raw
+//!   `std::net` TCP loopback stream as the ceiling for the 64 KiB tcp rows (`tcp/8B`, ...);
+//! * PUB fan-out, one PUB to 8 SUBs over tcp at 64 B and 4 KiB (`tcp/fanout8-64B`, ...).
 //!
 //! ```sh
 //! cargo bench --bench throughput              # everything
 //! cargo bench --bench throughput -- tcp       # rows whose name contains "tcp"
-//! cargo bench --bench throughput -- 64KiB     # ... or "64KiB" (names: tcp/8B, ipc/1KiB, ...)
+//! cargo bench --bench throughput -- 64KiB     # ... or "64KiB"
+//! cargo bench --bench throughput -- fanout    # ... or "fanout"
 //! ZS_BENCH_QUICK=1 cargo bench --bench throughput   # smoke run: small counts, one round
 //! ```
 //!
-//! Method, the same for both libraries: a fresh context with one I/O thread per run; PULL
-//! binds in the main thread, PUSH connects and sends from a second thread, a fresh message
-//! per send (copied from one buffer, as libzmq's `remote_thr` allocates one per send).
-//! Every message carries its sequence number in its first 8 bytes and the receiver checks
-//! size and sequence, so loss, reordering or truncation fails the run instead of flattering
-//! it. The clock runs from the first message's arrival to the last's (as libzmq's
-//! `local_thr`); the sender keeps its socket open until the receiver has everything, so
-//! teardown is neither timed nor a source of loss (see `keep_open_until_done`). Rows
-//! alternate zerosock and libzmq runs (who goes first alternates too) and keep the best rate
-//! of each side.
+//! Method, the same for both libraries (each row is one piece of code run against either; the
+//! fan-out rows reach the libraries through the `api::Api` trait): a fresh context with one I/O
+//! thread per run, sockets with the same options, the same threads. Every message carries its
+//! sequence number in its first 8 bytes, checked on arrival with the size, so loss, reordering
+//! or truncation fails the run instead of flattering it. Senders keep their sockets open until
+//! the receivers have everything, so teardown is neither timed nor a source of loss (see
+//! `keep_open_until_done`). Rows alternate zerosock and libzmq runs (who goes first alternates
+//! too) and keep the best rate of each side.
 //!
-//! Options differ from the defaults only where a stuck run must fail instead of hanging:
-//! RCVTIMEO and SNDTIMEO of 10 s and a LINGER of 2 s, identical for both libraries (they
-//! change nothing on the fast path). A watchdog ends the process if a run overruns anyway.
+//! * PUSH/PULL (`pushpull`): PULL binds in the main thread, PUSH connects and sends from a
+//!   second thread, a fresh message per send (copied from one buffer, as libzmq's `remote_thr`
+//!   allocates one per send). The clock runs from the first message's arrival to the last's (as
+//!   libzmq's `local_thr`).
+//! * Fan-out (`fanout`): SNDHWM and RCVHWM 0 (no limit) so nothing may be dropped; each SUB
+//!   receives in its own thread. The publisher sends one-byte probes until every SUB has
+//!   received one (connected and subscribed), then starts the clock and publishes; the rate is
+//!   messages delivered (published × 8) over the time from the first send to the last
+//!   subscriber's last arrival. A gap in any subscriber's sequence fails the run.
 //!
-//! CPU per message is the process's user+sys time (all threads: sender, receiver, I/O
-//! threads) over the run, read from `/proc/self/stat` (clock ticks, taken as 100 Hz, so
-//! short runs are coarse), divided by the message count; the lowest of the runs is shown.
+//! Options differ from the defaults only where a row needs it (the fan-out's HWMs) or where a
+//! stuck run must fail instead of hanging: RCVTIMEO and SNDTIMEO of 10 s and a LINGER of 2 s,
+//! identical for both libraries (they change nothing on the fast path). A watchdog ends the
+//! process if a run overruns anyway.
+//!
+//! CPU per message is the process's user+sys time (all threads: senders, receivers, I/O
+//! threads) over the run, read from `/proc/self/stat` (clock ticks, taken as 100 Hz, so short
+//! runs are coarse), divided by the messages delivered; the lowest of the runs is shown.
 //!
 //! The 64 KiB rows swing from run to run on both sides because of the allocator, not the
-//! libraries: the receiving thread frees bodies the sending thread allocated, glibc trims
-//! the sender's arena with `madvise`, and the next allocations fault their pages back in.
+//! libraries: the receiving thread frees bodies the sending thread allocated, glibc trims the
+//! sender's arena with `madvise`, and the next allocations fault their pages back in.
 //! `GLIBC_TUNABLES=glibc.malloc.trim_threshold=1073741824` steadies them.
 
+mod api;
+mod fanout;
 mod pushpull;
 mod watchdog;
 
@@ -80,7 +94,7 @@ impl Lib {
 /// One run's result.
 #[derive(Clone, Copy)]
 struct Sample {
-    /// Messages per second, first arrival to last.
+    /// Messages delivered per second, over the clock the row describes.
     rate: f64,
     /// Process CPU seconds per message over the whole run.
     cpu_per_msg: Option<f64>,
@@ -112,6 +126,61 @@ impl Best {
     }
 }
 
+/// What a row of the main table measures.
+#[derive(Clone, Copy)]
+enum Kind {
+    PushPull { transport: &'static str },
+    Fanout,
+}
+
+/// A row of the main table.
+struct Row {
+    name: String,
+    kind: Kind,
+    size: usize,
+    /// Messages delivered per run: the count the rate and the CPU per message are over.
+    delivered: u64,
+}
+
+impl Row {
+    fn run(&self, lib: Lib) -> Result<Sample, String> {
+        use api::{Libzmq, Zerosock};
+        let (size, n) = (self.size, self.delivered);
+        match (self.kind, lib) {
+            (Kind::PushPull { transport }, Lib::Zerosock) => {
+                pushpull::run_zerosock(transport, size, n)
+            }
+            (Kind::PushPull { transport }, Lib::Libzmq) => pushpull::run_libzmq(transport, size, n),
+            (Kind::Fanout, Lib::Zerosock) => fanout::run::<Zerosock>(size, n / fanout::SUBSCRIBERS),
+            (Kind::Fanout, Lib::Libzmq) => fanout::run::<Libzmq>(size, n / fanout::SUBSCRIBERS),
+        }
+    }
+}
+
+/// Every row of the main table, counts already scaled by `divisor`.
+fn main_rows(divisor: u64) -> Vec<Row> {
+    let mut rows = Vec::new();
+    for transport in TRANSPORTS {
+        for (size, label, count) in SIZES {
+            rows.push(Row {
+                name: format!("{transport}/{label}"),
+                kind: Kind::PushPull { transport },
+                size,
+                delivered: (count / divisor).max(2),
+            });
+        }
+    }
+    for (size, label, published) in fanout::SIZES {
+        rows.push(Row {
+            name: fanout::row_name(label),
+            kind: Kind::Fanout,
+            size,
+            delivered: (published / divisor).max(2) * fanout::SUBSCRIBERS,
+        });
+    }
+    rows
+}
+
 fn main() {
     // Cargo passes `--bench` to harness-less benches; anything else not starting with `-`
     // is the filter.
@@ -125,24 +194,15 @@ fn main() {
         RAW_TCP_BYTES
     };
 
-    let rows: Vec<(&str, usize, &str, u64)> = TRANSPORTS
-        .iter()
-        .flat_map(|&t| {
-            SIZES
-                .iter()
-                .map(move |&(s, l, c)| (t, s, l, (c / divisor).max(2)))
-        })
-        .filter(|(t, _, l, _)| {
-            filter
-                .as_deref()
-                .map_or(true, |f| format!("{t}/{l}").contains(f))
-        })
-        .collect();
+    let matches = |name: &str| filter.as_deref().map_or(true, |f| name.contains(f));
+    let all_rows = main_rows(divisor);
+    let rows: Vec<&Row> = all_rows.iter().filter(|r| matches(&r.name)).collect();
     if rows.is_empty() {
+        let names: Vec<&str> = all_rows.iter().map(|r| r.name.as_str()).collect();
         eprintln!(
-            "no row matches {:?}; rows are named tcp/8B, tcp/64B, tcp/1KiB, tcp/64KiB, \
-             ipc/..., inproc/...",
-            filter.unwrap_or_default()
+            "no row matches {:?}; rows are named {}",
+            filter.unwrap_or_default(),
+            names.join(", ")
         );
         std::process::exit(1);
     }
@@ -150,7 +210,7 @@ fn main() {
     let watchdog = Watchdog::start();
     let started = Instant::now();
     println!(
-        "PUSH/PULL throughput, zerosock vs libzmq {} (zmq crate), one I/O thread each{}",
+        "zerosock vs libzmq {} (zmq crate), one context with one I/O thread per run{}",
         libzmq_version(),
         if quick {
             "  [ZS_BENCH_QUICK: small counts, 1 round]"
@@ -158,13 +218,25 @@ fn main() {
             ""
         }
     );
+    let failed = main_table(&rows, rounds, raw_bytes, &watchdog);
+    println!();
+    println!("total time: {:.1} s", started.elapsed().as_secs_f64());
+    if failed {
+        eprintln!("error: at least one run failed (see above)");
+        std::process::exit(1);
+    }
+}
+
+/// Runs and prints the throughput rows; true if any run failed.
+fn main_table(rows: &[&Row], rounds: usize, raw_bytes: u64, watchdog: &Watchdog) -> bool {
     println!(
         "best of {rounds} alternating run(s) per side; ratio = zerosock/libzmq msg/s; \
-         MB = 10^6 B; CPU = process user+sys per message (min over runs)"
+         MB = 10^6 B; CPU = process user+sys per message (min over runs); fanout rows count \
+         messages delivered (summed over subscribers)"
     );
     println!();
     println!(
-        "{:<12} {:>9} {:>13} {:>13} {:>6} {:>10} {:>10} {:>11} {:>11}",
+        "{:<18} {:>9} {:>13} {:>13} {:>6} {:>10} {:>10} {:>11} {:>11}",
         "row",
         "messages",
         "zerosock/s",
@@ -177,9 +249,9 @@ fn main() {
     );
 
     let mut failed = false;
-    for (transport, size, label, count) in rows {
-        let name = format!("{transport}/{label}");
-        let raw = if transport == "tcp" && size == 65536 {
+    for row in rows {
+        let (name, size) = (&row.name, row.size);
+        let raw = if matches!(row.kind, Kind::PushPull { transport: "tcp" }) && size == 65536 {
             watchdog.arm("raw TCP loopback", RUN_DEADLINE);
             // The best write size; an error only if every one failed.
             let mut best: Result<f64, String> = Err("no write size tried".to_string());
@@ -207,10 +279,7 @@ fn main() {
             };
             for lib in order {
                 watchdog.arm(&format!("{} {name}", lib.name()), RUN_DEADLINE);
-                let result = match lib {
-                    Lib::Zerosock => pushpull::run_zerosock(transport, size, count),
-                    Lib::Libzmq => pushpull::run_libzmq(transport, size, count),
-                };
+                let result = row.run(lib);
                 watchdog.disarm();
                 if let Err(e) = &result {
                     eprintln!("{} {name} round {}: FAILED: {e}", lib.name(), round + 1);
@@ -237,7 +306,8 @@ fn main() {
             _ => "-".to_string(),
         };
         let mut line = format!(
-            "{name:<12} {count:>9} {:>13} {:>13} {ratio:>6} {:>10} {:>10} {:>11} {:>11}",
+            "{name:<18} {:>9} {:>13} {:>13} {ratio:>6} {:>10} {:>10} {:>11} {:>11}",
+            row.delivered,
             rate(&zs),
             rate(&lz),
             mbs(&zs),
@@ -260,12 +330,7 @@ fn main() {
             }
         }
     }
-    println!();
-    println!("total time: {:.1} s", started.elapsed().as_secs_f64());
-    if failed {
-        eprintln!("error: at least one run failed (see above)");
-        std::process::exit(1);
-    }
+    failed
 }
 
 fn format_cpu(secs: f64) -> String {
