@@ -1,4 +1,4 @@
-//! The handful of calls the fan-out rows make, behind one trait with an
+//! The handful of calls the fan-out and dealer rows make, behind one trait with an
 //! implementation per library, so that each of those rows is written once and runs the very
 //! same code against zerosock and libzmq. Each method is the library's plain API call: the
 //! generics are monomorphized, so there is no indirection on the measured path.
@@ -11,15 +11,19 @@ use std::ops::Deref;
 pub(crate) enum Kind {
     Pub,
     Sub,
+    Dealer,
+    Router,
 }
 
 /// Options the rows set (libzmq names and units).
 pub(crate) enum Opt<'a> {
     SndHwm(i32),
     RcvHwm(i32),
+    SndTimeo(i32),
     RcvTimeo(i32),
     Linger(i32),
     Subscribe(&'a [u8]),
+    RoutingId(&'a [u8]),
 }
 
 /// Why a send or receive did not happen.
@@ -82,6 +86,8 @@ impl Api for Zerosock {
         let t = match kind {
             Kind::Pub => T::Pub,
             Kind::Sub => T::Sub,
+            Kind::Dealer => T::Dealer,
+            Kind::Router => T::Router,
         };
         ctx.socket(t).map_err(|e| format!("zerosock socket: {e}"))
     }
@@ -90,9 +96,11 @@ impl Api for Zerosock {
         match opt {
             Opt::SndHwm(v) => sock.set_sndhwm(v),
             Opt::RcvHwm(v) => sock.set_rcvhwm(v),
+            Opt::SndTimeo(v) => sock.set_sndtimeo(v),
             Opt::RcvTimeo(v) => sock.set_rcvtimeo(v),
             Opt::Linger(v) => sock.set_linger(v),
             Opt::Subscribe(topic) => sock.set_subscribe(topic),
+            Opt::RoutingId(id) => sock.set_routing_id(id),
         }
         .map_err(|e| format!("zerosock set option: {e}"))
     }
@@ -147,6 +155,8 @@ impl Api for Libzmq {
         let t = match kind {
             Kind::Pub => zmq::PUB,
             Kind::Sub => zmq::SUB,
+            Kind::Dealer => zmq::DEALER,
+            Kind::Router => zmq::ROUTER,
         };
         ctx.socket(t).map_err(|e| format!("libzmq socket: {e}"))
     }
@@ -155,9 +165,11 @@ impl Api for Libzmq {
         match opt {
             Opt::SndHwm(v) => sock.set_sndhwm(v),
             Opt::RcvHwm(v) => sock.set_rcvhwm(v),
+            Opt::SndTimeo(v) => sock.set_sndtimeo(v),
             Opt::RcvTimeo(v) => sock.set_rcvtimeo(v),
             Opt::Linger(v) => sock.set_linger(v),
             Opt::Subscribe(topic) => sock.set_subscribe(topic),
+            Opt::RoutingId(id) => sock.set_identity(id),
         }
         .map_err(|e| format!("libzmq set option: {e}"))
     }

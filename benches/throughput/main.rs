@@ -2,24 +2,25 @@
 //!
 //! * PUSH/PULL throughput over tcp, ipc and inproc at 8 B, 64 B, 1 KiB and 64 KiB, plus a raw
 //!   `std::net` TCP loopback stream as the ceiling for the 64 KiB tcp rows (`tcp/8B`, ...);
-//! * PUB fan-out, one PUB to 8 SUBs over tcp at 64 B and 4 KiB (`tcp/fanout8-64B`, ...).
+//! * PUB fan-out, one PUB to 8 SUBs over tcp at 64 B and 4 KiB (`tcp/fanout8-64B`, ...);
+//! * 100 DEALERs to one ROUTER over tcp at 64 B (`tcp/dealer100-64B`).
 //!
 //! ```sh
 //! cargo bench --bench throughput              # everything
 //! cargo bench --bench throughput -- tcp       # rows whose name contains "tcp"
 //! cargo bench --bench throughput -- 64KiB     # ... or "64KiB"
-//! cargo bench --bench throughput -- fanout    # ... or "fanout"
+//! cargo bench --bench throughput -- fanout    # ... or "fanout", "dealer"
 //! ZS_BENCH_QUICK=1 cargo bench --bench throughput   # smoke run: small counts, one round
 //! ```
 //!
 //! Method, the same for both libraries (each row is one piece of code run against either; the
-//! fan-out rows reach the libraries through the `api::Api` trait): a fresh context with one I/O
-//! thread per run, sockets with the same options, the same threads. Every message carries its
-//! sequence number in its first 8 bytes, checked on arrival with the size, so loss, reordering
-//! or truncation fails the run instead of flattering it. Senders keep their sockets open until
-//! the receivers have everything, so teardown is neither timed nor a source of loss (see
-//! `keep_open_until_done`). Rows alternate zerosock and libzmq runs (who goes first alternates
-//! too) and keep the best rate of each side.
+//! fan-out and dealer rows reach the libraries through the `api::Api` trait): a fresh context
+//! with one I/O thread per run, sockets with the same options, the same threads. Every message
+//! carries its sequence number in its first 8 bytes, checked on arrival with the size, so loss,
+//! reordering or truncation fails the run instead of flattering it. Senders keep their sockets
+//! open until the receivers have everything, so teardown is neither timed nor a source of loss
+//! (see `keep_open_until_done`). Rows alternate zerosock and libzmq runs (who goes first
+//! alternates too) and keep the best rate of each side.
 //!
 //! * PUSH/PULL (`pushpull`): PULL binds in the main thread, PUSH connects and sends from a
 //!   second thread, a fresh message per send (copied from one buffer, as libzmq's `remote_thr`
@@ -30,6 +31,10 @@
 //!   received one (connected and subscribed), then starts the clock and publishes; the rate is
 //!   messages delivered (published × 8) over the time from the first send to the last
 //!   subscriber's last arrival. A gap in any subscriber's sequence fails the run.
+//! * DEALER→ROUTER (`dealer`): default HWMs; 4 threads drive 25 DEALERs each, sending
+//!   round-robin over them. Every DEALER says hello first; the clock starts when the ROUTER has
+//!   all 100 hellos and runs to its last arrival. The ROUTER checks each message's routing id
+//!   against the DEALER index in its body, and each DEALER's sequence.
 //!
 //! Options differ from the defaults only where a row needs it (the fan-out's HWMs) or where a
 //! stuck run must fail instead of hanging: RCVTIMEO and SNDTIMEO of 10 s and a LINGER of 2 s,
@@ -46,6 +51,7 @@
 //! `GLIBC_TUNABLES=glibc.malloc.trim_threshold=1073741824` steadies them.
 
 mod api;
+mod dealer;
 mod fanout;
 mod pushpull;
 mod watchdog;
@@ -131,6 +137,7 @@ impl Best {
 enum Kind {
     PushPull { transport: &'static str },
     Fanout,
+    Dealer,
 }
 
 /// A row of the main table.
@@ -153,6 +160,8 @@ impl Row {
             (Kind::PushPull { transport }, Lib::Libzmq) => pushpull::run_libzmq(transport, size, n),
             (Kind::Fanout, Lib::Zerosock) => fanout::run::<Zerosock>(size, n / fanout::SUBSCRIBERS),
             (Kind::Fanout, Lib::Libzmq) => fanout::run::<Libzmq>(size, n / fanout::SUBSCRIBERS),
+            (Kind::Dealer, Lib::Zerosock) => dealer::run::<Zerosock>(size, n / dealer::DEALERS),
+            (Kind::Dealer, Lib::Libzmq) => dealer::run::<Libzmq>(size, n / dealer::DEALERS),
         }
     }
 }
@@ -176,6 +185,14 @@ fn main_rows(divisor: u64) -> Vec<Row> {
             kind: Kind::Fanout,
             size,
             delivered: (published / divisor).max(2) * fanout::SUBSCRIBERS,
+        });
+    }
+    for (size, label, per_dealer) in dealer::SIZES {
+        rows.push(Row {
+            name: dealer::row_name(label),
+            kind: Kind::Dealer,
+            size,
+            delivered: (per_dealer / divisor).max(2) * dealer::DEALERS,
         });
     }
     rows
@@ -231,8 +248,8 @@ fn main() {
 fn main_table(rows: &[&Row], rounds: usize, raw_bytes: u64, watchdog: &Watchdog) -> bool {
     println!(
         "best of {rounds} alternating run(s) per side; ratio = zerosock/libzmq msg/s; \
-         MB = 10^6 B; CPU = process user+sys per message (min over runs); fanout rows count \
-         messages delivered (summed over subscribers)"
+         MB = 10^6 B; CPU = process user+sys per message (min over runs); fanout and dealer \
+         rows count messages delivered (summed over subscribers / at the ROUTER)"
     );
     println!();
     println!(
