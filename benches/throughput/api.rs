@@ -1,4 +1,4 @@
-//! The handful of calls the fan-out and dealer rows make, behind one trait with an
+//! The handful of calls the fan-out, dealer and memory rows make, behind one trait with an
 //! implementation per library, so that each of those rows is written once and runs the very
 //! same code against zerosock and libzmq. Each method is the library's plain API call: the
 //! generics are monomorphized, so there is no indirection on the measured path.
@@ -13,6 +13,8 @@ pub(crate) enum Kind {
     Sub,
     Dealer,
     Router,
+    Push,
+    Pull,
 }
 
 /// Options the rows set (libzmq names and units).
@@ -88,6 +90,8 @@ impl Api for Zerosock {
             Kind::Sub => T::Sub,
             Kind::Dealer => T::Dealer,
             Kind::Router => T::Router,
+            Kind::Push => T::Push,
+            Kind::Pull => T::Pull,
         };
         ctx.socket(t).map_err(|e| format!("zerosock socket: {e}"))
     }
@@ -157,6 +161,8 @@ impl Api for Libzmq {
             Kind::Sub => zmq::SUB,
             Kind::Dealer => zmq::DEALER,
             Kind::Router => zmq::ROUTER,
+            Kind::Push => zmq::PUSH,
+            Kind::Pull => zmq::PULL,
         };
         ctx.socket(t).map_err(|e| format!("libzmq socket: {e}"))
     }

@@ -3,24 +3,26 @@
 //! * PUSH/PULL throughput over tcp, ipc and inproc at 8 B, 64 B, 1 KiB and 64 KiB, plus a raw
 //!   `std::net` TCP loopback stream as the ceiling for the 64 KiB tcp rows (`tcp/8B`, ...);
 //! * PUB fan-out, one PUB to 8 SUBs over tcp at 64 B and 4 KiB (`tcp/fanout8-64B`, ...);
-//! * 100 DEALERs to one ROUTER over tcp at 64 B (`tcp/dealer100-64B`).
+//! * 100 DEALERs to one ROUTER over tcp at 64 B (`tcp/dealer100-64B`);
+//! * memory held at the high-water mark, a separate table under the main one
+//!   (`rss/tcp-hwm1000-64KiB`, ...).
 //!
 //! ```sh
 //! cargo bench --bench throughput              # everything
 //! cargo bench --bench throughput -- tcp       # rows whose name contains "tcp"
 //! cargo bench --bench throughput -- 64KiB     # ... or "64KiB"
-//! cargo bench --bench throughput -- fanout    # ... or "fanout", "dealer"
+//! cargo bench --bench throughput -- fanout    # ... or "fanout", "dealer", "rss"
 //! ZS_BENCH_QUICK=1 cargo bench --bench throughput   # smoke run: small counts, one round
 //! ```
 //!
 //! Method, the same for both libraries (each row is one piece of code run against either; the
-//! fan-out and dealer rows reach the libraries through the `api::Api` trait): a fresh context
-//! with one I/O thread per run, sockets with the same options, the same threads. Every message
-//! carries its sequence number in its first 8 bytes, checked on arrival with the size, so loss,
-//! reordering or truncation fails the run instead of flattering it. Senders keep their sockets
-//! open until the receivers have everything, so teardown is neither timed nor a source of loss
-//! (see `keep_open_until_done`). Rows alternate zerosock and libzmq runs (who goes first
-//! alternates too) and keep the best rate of each side.
+//! fan-out, dealer and memory rows reach the libraries through the `api::Api` trait): a fresh
+//! context with one I/O thread per run, sockets with the same options, the same threads. Every
+//! message carries its sequence number in its first 8 bytes, checked on arrival with the size,
+//! so loss, reordering or truncation fails the run instead of flattering it. Senders keep their
+//! sockets open until the receivers have everything, so teardown is neither timed nor a source
+//! of loss (see `keep_open_until_done`). Rows alternate zerosock and libzmq runs (who goes
+//! first alternates too) and keep the best rate of each side.
 //!
 //! * PUSH/PULL (`pushpull`): PULL binds in the main thread, PUSH connects and sends from a
 //!   second thread, a fresh message per send (copied from one buffer, as libzmq's `remote_thr`
@@ -35,11 +37,16 @@
 //!   round-robin over them. Every DEALER says hello first; the clock starts when the ROUTER has
 //!   all 100 hellos and runs to its last arrival. The ROUTER checks each message's routing id
 //!   against the DEALER index in its body, and each DEALER's sequence.
+//! * Memory (`rss`): PUSH→PULL over tcp, the PULL never reads, the PUSH sends 64 KiB messages
+//!   with DONTWAIT until the queues and the kernel buffers are full. Each cell runs in a child
+//!   process (this binary re-run with `ZS_BENCH_RSS_CHILD` set) so that it has its own peak
+//!   RSS; the growth from before the first message to `VmHWM` is compared with the two queues'
+//!   worth, 2 × HWM × size.
 //!
-//! Options differ from the defaults only where a row needs it (the fan-out's HWMs) or where a
-//! stuck run must fail instead of hanging: RCVTIMEO and SNDTIMEO of 10 s and a LINGER of 2 s,
-//! identical for both libraries (they change nothing on the fast path). A watchdog ends the
-//! process if a run overruns anyway.
+//! Options differ from the defaults only where a row needs it (the fan-out's HWMs, the memory
+//! rows' HWM) or where a stuck run must fail instead of hanging: RCVTIMEO and SNDTIMEO of 10 s
+//! and a LINGER of 2 s, identical for both libraries (they change nothing on the fast path). A
+//! watchdog ends the process if a run overruns anyway.
 //!
 //! CPU per message is the process's user+sys time (all threads: senders, receivers, I/O
 //! threads) over the run, read from `/proc/self/stat` (clock ticks, taken as 100 Hz, so short
@@ -54,6 +61,7 @@ mod api;
 mod dealer;
 mod fanout;
 mod pushpull;
+mod rss;
 mod watchdog;
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -199,6 +207,9 @@ fn main_rows(divisor: u64) -> Vec<Row> {
 }
 
 fn main() {
+    if let Ok(spec) = std::env::var(rss::CHILD_ENV) {
+        rss::child_main(&spec);
+    }
     // Cargo passes `--bench` to harness-less benches; anything else not starting with `-`
     // is the filter.
     let filter: Option<String> = std::env::args().skip(1).find(|a| !a.starts_with('-'));
@@ -213,9 +224,21 @@ fn main() {
 
     let matches = |name: &str| filter.as_deref().map_or(true, |f| name.contains(f));
     let all_rows = main_rows(divisor);
+    let all_rss: Vec<(String, i32, usize)> = rss::ROWS
+        .iter()
+        .map(|&(hwm, size, label)| (rss::row_name(label), hwm, size))
+        .collect();
     let rows: Vec<&Row> = all_rows.iter().filter(|r| matches(&r.name)).collect();
-    if rows.is_empty() {
-        let names: Vec<&str> = all_rows.iter().map(|r| r.name.as_str()).collect();
+    let rss_rows: Vec<&(String, i32, usize)> = all_rss
+        .iter()
+        .filter(|(name, _, _)| matches(name))
+        .collect();
+    if rows.is_empty() && rss_rows.is_empty() {
+        let names: Vec<&str> = all_rows
+            .iter()
+            .map(|r| r.name.as_str())
+            .chain(all_rss.iter().map(|(n, _, _)| n.as_str()))
+            .collect();
         eprintln!(
             "no row matches {:?}; rows are named {}",
             filter.unwrap_or_default(),
@@ -235,7 +258,13 @@ fn main() {
             ""
         }
     );
-    let failed = main_table(&rows, rounds, raw_bytes, &watchdog);
+    let mut failed = false;
+    if !rows.is_empty() {
+        failed |= main_table(&rows, rounds, raw_bytes, &watchdog);
+    }
+    if !rss_rows.is_empty() {
+        failed |= rss_table(&rss_rows, &watchdog);
+    }
     println!();
     println!("total time: {:.1} s", started.elapsed().as_secs_f64());
     if failed {
@@ -343,6 +372,75 @@ fn main_table(rows: &[&Row], rounds: usize, raw_bytes: u64, watchdog: &Watchdog)
         println!("{line}");
         for (lib, b) in [(Lib::Zerosock, &zs), (Lib::Libzmq, &lz)] {
             if let Some(e) = &b.failure {
+                println!("    {} failed: {e}", lib.name());
+            }
+        }
+    }
+    failed
+}
+
+/// Runs and prints the memory rows, one child process per library and row; true if any
+/// failed.
+fn rss_table(rows: &[&(String, i32, usize)], watchdog: &Watchdog) -> bool {
+    const MIB: f64 = 1024.0 * 1024.0;
+    println!();
+    println!(
+        "memory at the HWM: PUSH -> PULL that never reads, SNDHWM = RCVHWM = hwm, DONTWAIT \
+         sends until the queues are full; one child process per cell; MiB = 2^20 B"
+    );
+    println!(
+        "growth = VmHWM - VmRSS before the first message (MiB); ratio = zerosock/libzmq growth; \
+         queues = 2 x hwm x size (MiB); acc = messages send took (beyond the queues they sit in \
+         kernel socket buffers, not in RSS); base = VmRSS before the first message (MiB)"
+    );
+    println!();
+    println!(
+        "{:<22} {:>10} {:>10} {:>6} {:>10} {:>8} {:>8} {:>8} {:>8}",
+        "row",
+        "zs growth",
+        "lz growth",
+        "ratio",
+        "queues",
+        "zs acc",
+        "lz acc",
+        "zs base",
+        "lz base"
+    );
+    let mut failed = false;
+    for (name, hwm, size) in rows {
+        let mut cells = Vec::new();
+        for lib in [Lib::Zerosock, Lib::Libzmq] {
+            watchdog.arm(&format!("{} {name}", lib.name()), RUN_DEADLINE);
+            let usage = rss::measure(lib, *hwm, *size);
+            watchdog.disarm();
+            if let Err(e) = &usage {
+                eprintln!("{} {name}: FAILED: {e}", lib.name());
+                failed = true;
+            }
+            cells.push(usage);
+        }
+        let (zs, lz) = (cells[0].as_ref().ok(), cells[1].as_ref().ok());
+        let mib = |kib: u64| kib as f64 / 1024.0;
+        let growth = |u: Option<&rss::Usage>| u.map(|u| u.peak_kib.saturating_sub(u.baseline_kib));
+        let show = |v: Option<f64>| v.map_or("FAILED".to_string(), |v| format!("{v:.1}"));
+        let accepted =
+            |u: Option<&rss::Usage>| u.map_or("-".to_string(), |u| u.accepted.to_string());
+        let ratio = match (growth(zs), growth(lz)) {
+            (Some(a), Some(b)) if b > 0 => format!("{:.2}", a as f64 / b as f64),
+            _ => "-".to_string(),
+        };
+        println!(
+            "{name:<22} {:>10} {:>10} {ratio:>6} {:>10.1} {:>8} {:>8} {:>8} {:>8}",
+            show(growth(zs).map(mib)),
+            show(growth(lz).map(mib)),
+            2.0 * f64::from(*hwm) * *size as f64 / MIB,
+            accepted(zs),
+            accepted(lz),
+            show(zs.map(|u| mib(u.baseline_kib))),
+            show(lz.map(|u| mib(u.baseline_kib))),
+        );
+        for (lib, cell) in [(Lib::Zerosock, &cells[0]), (Lib::Libzmq, &cells[1])] {
+            if let Err(e) = cell {
                 println!("    {} failed: {e}", lib.name());
             }
         }
