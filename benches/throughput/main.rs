@@ -1,0 +1,541 @@
+//! zerosock against libzmq (through the `zmq` crate), side by side in one run:
+//!
+//! * PUSH/PULL throughput over tcp, ipc and inproc at 8 B, 64 B, 1 KiB and 64 KiB, plus a raw
+//!   `std::net` TCP loopback stream as the ceiling for the 64 KiB tcp rows (`tcp/8B`, ...);
+//! * PUB fan-out, one PUB to 8 SUBs over tcp at 64 B and 4 KiB (`tcp/fanout8-64B`, ...);
+//! * 100 DEALERs to one ROUTER over tcp at 64 B (`tcp/dealer100-64B`);
+//! * memory held at the high-water mark, a separate table under the main one
+//!   (`rss/tcp-hwm1000-64KiB`, ...).
+//!
+//! ```sh
+//! cargo bench --bench throughput              # everything
+//! cargo bench --bench throughput -- tcp       # rows whose name contains "tcp"
+//! cargo bench --bench throughput -- 64KiB     # ... or "64KiB"
+//! cargo bench --bench throughput -- fanout    # ... or "fanout", "dealer", "rss"
+//! ZS_BENCH_QUICK=1 cargo bench --bench throughput   # smoke run: small counts, one round
+//! ```
+//!
+//! Method, the same for both libraries (each row is one piece of code run against either; the
+//! fan-out, dealer and memory rows reach the libraries through the `api::Api` trait): a fresh
+//! context with one I/O thread per run, sockets with the same options, the same threads. Every
+//! message carries its sequence number in its first 8 bytes, checked on arrival with the size,
+//! so loss, reordering or truncation fails the run instead of flattering it. Senders keep their
+//! sockets open until the receivers have everything, so teardown is neither timed nor a source
+//! of loss (see `keep_open_until_done`). Rows alternate zerosock and libzmq runs (who goes
+//! first alternates too) and keep the best rate of each side.
+//!
+//! * PUSH/PULL (`pushpull`): PULL binds in the main thread, PUSH connects and sends from a
+//!   second thread, a fresh message per send (copied from one buffer, as libzmq's `remote_thr`
+//!   allocates one per send). The clock runs from the first message's arrival to the last's (as
+//!   libzmq's `local_thr`).
+//! * Fan-out (`fanout`): SNDHWM and RCVHWM 0 (no limit) so nothing may be dropped; each SUB
+//!   receives in its own thread. The publisher sends one-byte probes until every SUB has
+//!   received one (connected and subscribed), then starts the clock and publishes; the rate is
+//!   messages delivered (published × 8) over the time from the first send to the last
+//!   subscriber's last arrival. A gap in any subscriber's sequence fails the run.
+//! * DEALER→ROUTER (`dealer`): default HWMs; 4 threads drive 25 DEALERs each, sending
+//!   round-robin over them. Every DEALER says hello first; the clock starts when the ROUTER has
+//!   all 100 hellos and runs to its last arrival. The ROUTER checks each message's routing id
+//!   against the DEALER index in its body, and each DEALER's sequence.
+//! * Memory (`rss`): PUSH→PULL over tcp, the PULL never reads, the PUSH sends 64 KiB messages
+//!   with DONTWAIT until the queues and the kernel buffers are full. Each cell runs in a child
+//!   process (this binary re-run with `ZS_BENCH_RSS_CHILD` set) so that it has its own peak
+//!   RSS; the growth from before the first message to `VmHWM` is compared with the two queues'
+//!   worth, 2 × HWM × size.
+//!
+//! Options differ from the defaults only where a row needs it (the fan-out's HWMs, the memory
+//! rows' HWM) or where a stuck run must fail instead of hanging: RCVTIMEO and SNDTIMEO of 10 s
+//! and a LINGER of 2 s, identical for both libraries (they change nothing on the fast path). A
+//! watchdog ends the process if a run overruns anyway.
+//!
+//! CPU per message is the process's user+sys time (all threads: senders, receivers, I/O
+//! threads) over the run, read from `/proc/self/stat` (clock ticks, taken as 100 Hz, so short
+//! runs are coarse), divided by the messages delivered; the lowest of the runs is shown.
+//!
+//! The 64 KiB rows swing from run to run on both sides because of the allocator, not the
+//! libraries: the receiving thread frees bodies the sending thread allocated, glibc trims the
+//! sender's arena with `madvise`, and the next allocations fault their pages back in.
+//! `GLIBC_TUNABLES=glibc.malloc.trim_threshold=1073741824` steadies them.
+
+mod api;
+mod dealer;
+mod fanout;
+mod pushpull;
+mod rss;
+mod watchdog;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+use watchdog::Watchdog;
+
+const RCVTIMEO_MS: i32 = 10_000;
+const SNDTIMEO_MS: i32 = 10_000;
+const LINGER_MS: i32 = 2_000;
+/// Longest one run may take, setup and teardown included, before the watchdog fires.
+const RUN_DEADLINE: Duration = Duration::from_secs(120);
+/// Clock ticks per second of `/proc/self/stat` (USER_HZ; 100 on every mainstream Linux).
+const TICKS_PER_SEC: f64 = 100.0;
+
+const TRANSPORTS: [&str; 3] = ["tcp", "ipc", "inproc"];
+/// (size, label, messages per run in a full run).
+const SIZES: [(usize, &str, u64); 4] = [
+    (8, "8B", 1_000_000),
+    (64, "64B", 1_000_000),
+    (1024, "1KiB", 300_000),
+    (65536, "64KiB", 10_000),
+];
+/// Full runs divide counts by this under ZS_BENCH_QUICK.
+const QUICK_DIVISOR: u64 = 20;
+/// Raw TCP: bytes per measurement, and the write sizes tried.
+const RAW_TCP_BYTES: u64 = 1 << 30;
+const RAW_TCP_WRITE_SIZES: [usize; 2] = [64 * 1024, 256 * 1024];
+
+#[derive(Clone, Copy, PartialEq)]
+enum Lib {
+    Zerosock,
+    Libzmq,
+}
+
+impl Lib {
+    fn name(self) -> &'static str {
+        match self {
+            Lib::Zerosock => "zerosock",
+            Lib::Libzmq => "libzmq",
+        }
+    }
+}
+
+/// One run's result.
+#[derive(Clone, Copy)]
+struct Sample {
+    /// Messages delivered per second, over the clock the row describes.
+    rate: f64,
+    /// Process CPU seconds per message over the whole run.
+    cpu_per_msg: Option<f64>,
+}
+
+/// The best of a side's runs, or the first failure.
+#[derive(Default)]
+struct Best {
+    rate: Option<f64>,
+    cpu_per_msg: Option<f64>,
+    failure: Option<String>,
+}
+
+impl Best {
+    fn add(&mut self, result: Result<Sample, String>) {
+        match result {
+            Ok(s) => {
+                self.rate = Some(self.rate.map_or(s.rate, |r| r.max(s.rate)));
+                if let Some(c) = s.cpu_per_msg {
+                    self.cpu_per_msg = Some(self.cpu_per_msg.map_or(c, |b| b.min(c)));
+                }
+            }
+            Err(e) => {
+                if self.failure.is_none() {
+                    self.failure = Some(e);
+                }
+            }
+        }
+    }
+}
+
+/// What a row of the main table measures.
+#[derive(Clone, Copy)]
+enum Kind {
+    PushPull { transport: &'static str },
+    Fanout,
+    Dealer,
+}
+
+/// A row of the main table.
+struct Row {
+    name: String,
+    kind: Kind,
+    size: usize,
+    /// Messages delivered per run: the count the rate and the CPU per message are over.
+    delivered: u64,
+}
+
+impl Row {
+    fn run(&self, lib: Lib) -> Result<Sample, String> {
+        use api::{Libzmq, Zerosock};
+        let (size, n) = (self.size, self.delivered);
+        match (self.kind, lib) {
+            (Kind::PushPull { transport }, Lib::Zerosock) => {
+                pushpull::run_zerosock(transport, size, n)
+            }
+            (Kind::PushPull { transport }, Lib::Libzmq) => pushpull::run_libzmq(transport, size, n),
+            (Kind::Fanout, Lib::Zerosock) => fanout::run::<Zerosock>(size, n / fanout::SUBSCRIBERS),
+            (Kind::Fanout, Lib::Libzmq) => fanout::run::<Libzmq>(size, n / fanout::SUBSCRIBERS),
+            (Kind::Dealer, Lib::Zerosock) => dealer::run::<Zerosock>(size, n / dealer::DEALERS),
+            (Kind::Dealer, Lib::Libzmq) => dealer::run::<Libzmq>(size, n / dealer::DEALERS),
+        }
+    }
+}
+
+/// Every row of the main table, counts already scaled by `divisor`.
+fn main_rows(divisor: u64) -> Vec<Row> {
+    let mut rows = Vec::new();
+    for transport in TRANSPORTS {
+        for (size, label, count) in SIZES {
+            rows.push(Row {
+                name: format!("{transport}/{label}"),
+                kind: Kind::PushPull { transport },
+                size,
+                delivered: (count / divisor).max(2),
+            });
+        }
+    }
+    for (size, label, published) in fanout::SIZES {
+        rows.push(Row {
+            name: fanout::row_name(label),
+            kind: Kind::Fanout,
+            size,
+            delivered: (published / divisor).max(2) * fanout::SUBSCRIBERS,
+        });
+    }
+    for (size, label, per_dealer) in dealer::SIZES {
+        rows.push(Row {
+            name: dealer::row_name(label),
+            kind: Kind::Dealer,
+            size,
+            delivered: (per_dealer / divisor).max(2) * dealer::DEALERS,
+        });
+    }
+    rows
+}
+
+fn main() {
+    if let Ok(spec) = std::env::var(rss::CHILD_ENV) {
+        rss::child_main(&spec);
+    }
+    // Cargo passes `--bench` to harness-less benches; anything else not starting with `-`
+    // is the filter.
+    let filter: Option<String> = std::env::args().skip(1).find(|a| !a.starts_with('-'));
+    let quick = std::env::var("ZS_BENCH_QUICK").is_ok_and(|v| !v.is_empty() && v != "0");
+    let rounds = if quick { 1 } else { 3 };
+    let divisor = if quick { QUICK_DIVISOR } else { 1 };
+    let raw_bytes = if quick {
+        RAW_TCP_BYTES / 16
+    } else {
+        RAW_TCP_BYTES
+    };
+
+    let matches = |name: &str| filter.as_deref().map_or(true, |f| name.contains(f));
+    let all_rows = main_rows(divisor);
+    let all_rss: Vec<(String, i32, usize)> = rss::ROWS
+        .iter()
+        .map(|&(hwm, size, label)| (rss::row_name(label), hwm, size))
+        .collect();
+    let rows: Vec<&Row> = all_rows.iter().filter(|r| matches(&r.name)).collect();
+    let rss_rows: Vec<&(String, i32, usize)> = all_rss
+        .iter()
+        .filter(|(name, _, _)| matches(name))
+        .collect();
+    if rows.is_empty() && rss_rows.is_empty() {
+        let names: Vec<&str> = all_rows
+            .iter()
+            .map(|r| r.name.as_str())
+            .chain(all_rss.iter().map(|(n, _, _)| n.as_str()))
+            .collect();
+        eprintln!(
+            "no row matches {:?}; rows are named {}",
+            filter.unwrap_or_default(),
+            names.join(", ")
+        );
+        std::process::exit(1);
+    }
+
+    let watchdog = Watchdog::start();
+    let started = Instant::now();
+    println!(
+        "zerosock vs libzmq {} (zmq crate), one context with one I/O thread per run{}",
+        libzmq_version(),
+        if quick {
+            "  [ZS_BENCH_QUICK: small counts, 1 round]"
+        } else {
+            ""
+        }
+    );
+    let mut failed = false;
+    if !rows.is_empty() {
+        failed |= main_table(&rows, rounds, raw_bytes, &watchdog);
+    }
+    if !rss_rows.is_empty() {
+        failed |= rss_table(&rss_rows, &watchdog);
+    }
+    println!();
+    println!("total time: {:.1} s", started.elapsed().as_secs_f64());
+    if failed {
+        eprintln!("error: at least one run failed (see above)");
+        std::process::exit(1);
+    }
+}
+
+/// Runs and prints the throughput rows; true if any run failed.
+fn main_table(rows: &[&Row], rounds: usize, raw_bytes: u64, watchdog: &Watchdog) -> bool {
+    println!(
+        "best of {rounds} alternating run(s) per side; ratio = zerosock/libzmq msg/s; \
+         MB = 10^6 B; CPU = process user+sys per message (min over runs); fanout and dealer \
+         rows count messages delivered (summed over subscribers / at the ROUTER)"
+    );
+    println!();
+    println!(
+        "{:<18} {:>9} {:>13} {:>13} {:>6} {:>10} {:>10} {:>11} {:>11}",
+        "row",
+        "messages",
+        "zerosock/s",
+        "libzmq/s",
+        "ratio",
+        "zs MB/s",
+        "lz MB/s",
+        "zs CPU/msg",
+        "lz CPU/msg"
+    );
+
+    let mut failed = false;
+    for row in rows {
+        let (name, size) = (&row.name, row.size);
+        let raw = if matches!(row.kind, Kind::PushPull { transport: "tcp" }) && size == 65536 {
+            watchdog.arm("raw TCP loopback", RUN_DEADLINE);
+            // The best write size; an error only if every one failed.
+            let mut best: Result<f64, String> = Err("no write size tried".to_string());
+            for write_size in RAW_TCP_WRITE_SIZES {
+                match (pushpull::raw_tcp(raw_bytes, write_size), &best) {
+                    (Ok(r), Ok(b)) if r <= *b => {}
+                    (Ok(r), _) => best = Ok(r),
+                    (Err(e), Err(_)) => best = Err(e),
+                    (Err(_), Ok(_)) => {}
+                }
+            }
+            watchdog.disarm();
+            Some(best)
+        } else {
+            None
+        };
+
+        let mut zs = Best::default();
+        let mut lz = Best::default();
+        for round in 0..rounds {
+            let order = if round % 2 == 0 {
+                [Lib::Zerosock, Lib::Libzmq]
+            } else {
+                [Lib::Libzmq, Lib::Zerosock]
+            };
+            for lib in order {
+                watchdog.arm(&format!("{} {name}", lib.name()), RUN_DEADLINE);
+                let result = row.run(lib);
+                watchdog.disarm();
+                if let Err(e) = &result {
+                    eprintln!("{} {name} round {}: FAILED: {e}", lib.name(), round + 1);
+                }
+                match lib {
+                    Lib::Zerosock => zs.add(result),
+                    Lib::Libzmq => lz.add(result),
+                }
+            }
+        }
+        failed |= zs.failure.is_some() || lz.failure.is_some();
+
+        let rate = |b: &Best| {
+            b.rate
+                .map_or("FAILED".to_string(), |r| format!("{}", r as u64))
+        };
+        let mbs = |b: &Best| {
+            b.rate
+                .map_or("-".to_string(), |r| format!("{:.1}", r * size as f64 / 1e6))
+        };
+        let cpu = |b: &Best| b.cpu_per_msg.map_or("-".to_string(), format_cpu);
+        let ratio = match (zs.rate, lz.rate) {
+            (Some(a), Some(b)) if b > 0.0 => format!("{:.2}", a / b),
+            _ => "-".to_string(),
+        };
+        let mut line = format!(
+            "{name:<18} {:>9} {:>13} {:>13} {ratio:>6} {:>10} {:>10} {:>11} {:>11}",
+            row.delivered,
+            rate(&zs),
+            rate(&lz),
+            mbs(&zs),
+            mbs(&lz),
+            cpu(&zs),
+            cpu(&lz)
+        );
+        match raw {
+            Some(Ok(r)) => line.push_str(&format!("   raw TCP loopback: {r:.1} MB/s")),
+            Some(Err(e)) => {
+                failed = true;
+                line.push_str(&format!("   raw TCP loopback FAILED: {e}"));
+            }
+            None => {}
+        }
+        println!("{line}");
+        for (lib, b) in [(Lib::Zerosock, &zs), (Lib::Libzmq, &lz)] {
+            if let Some(e) = &b.failure {
+                println!("    {} failed: {e}", lib.name());
+            }
+        }
+    }
+    failed
+}
+
+/// Runs and prints the memory rows, one child process per library and row; true if any
+/// failed.
+fn rss_table(rows: &[&(String, i32, usize)], watchdog: &Watchdog) -> bool {
+    const MIB: f64 = 1024.0 * 1024.0;
+    println!();
+    println!(
+        "memory at the HWM: PUSH -> PULL that never reads, SNDHWM = RCVHWM = hwm, DONTWAIT \
+         sends until the queues are full; one child process per cell; MiB = 2^20 B"
+    );
+    println!(
+        "growth = VmHWM - VmRSS before the first message (MiB); ratio = zerosock/libzmq growth; \
+         queues = 2 x hwm x size (MiB); acc = messages send took (beyond the queues they sit in \
+         kernel socket buffers, not in RSS); base = VmRSS before the first message (MiB)"
+    );
+    println!();
+    println!(
+        "{:<22} {:>10} {:>10} {:>6} {:>10} {:>8} {:>8} {:>8} {:>8}",
+        "row",
+        "zs growth",
+        "lz growth",
+        "ratio",
+        "queues",
+        "zs acc",
+        "lz acc",
+        "zs base",
+        "lz base"
+    );
+    let mut failed = false;
+    for (name, hwm, size) in rows {
+        let mut cells = Vec::new();
+        for lib in [Lib::Zerosock, Lib::Libzmq] {
+            watchdog.arm(&format!("{} {name}", lib.name()), RUN_DEADLINE);
+            let usage = rss::measure(lib, *hwm, *size);
+            watchdog.disarm();
+            if let Err(e) = &usage {
+                eprintln!("{} {name}: FAILED: {e}", lib.name());
+                failed = true;
+            }
+            cells.push(usage);
+        }
+        let (zs, lz) = (cells[0].as_ref().ok(), cells[1].as_ref().ok());
+        let mib = |kib: u64| kib as f64 / 1024.0;
+        let growth = |u: Option<&rss::Usage>| u.map(|u| u.peak_kib.saturating_sub(u.baseline_kib));
+        let show = |v: Option<f64>| v.map_or("FAILED".to_string(), |v| format!("{v:.1}"));
+        let accepted =
+            |u: Option<&rss::Usage>| u.map_or("-".to_string(), |u| u.accepted.to_string());
+        let ratio = match (growth(zs), growth(lz)) {
+            (Some(a), Some(b)) if b > 0 => format!("{:.2}", a as f64 / b as f64),
+            _ => "-".to_string(),
+        };
+        println!(
+            "{name:<22} {:>10} {:>10} {ratio:>6} {:>10.1} {:>8} {:>8} {:>8} {:>8}",
+            show(growth(zs).map(mib)),
+            show(growth(lz).map(mib)),
+            2.0 * f64::from(*hwm) * *size as f64 / MIB,
+            accepted(zs),
+            accepted(lz),
+            show(zs.map(|u| mib(u.baseline_kib))),
+            show(lz.map(|u| mib(u.baseline_kib))),
+        );
+        for (lib, cell) in [(Lib::Zerosock, &cells[0]), (Lib::Libzmq, &cells[1])] {
+            if let Err(e) = cell {
+                println!("    {} failed: {e}", lib.name());
+            }
+        }
+    }
+    failed
+}
+
+fn format_cpu(secs: f64) -> String {
+    let ns = secs * 1e9;
+    if ns >= 10_000.0 {
+        format!("{:.1} us", ns / 1000.0)
+    } else {
+        format!("{ns:.0} ns")
+    }
+}
+
+fn libzmq_version() -> String {
+    let (major, minor, patch) = zmq::version();
+    format!("{major}.{minor}.{patch}")
+}
+
+/// A fresh endpoint for one run; `tcp://127.0.0.1:*` is resolved after binding.
+fn endpoint(transport: &str, lib: Lib) -> String {
+    static RUN: AtomicU64 = AtomicU64::new(0);
+    let n = RUN.fetch_add(1, Ordering::Relaxed);
+    match transport {
+        "tcp" => "tcp://127.0.0.1:*".to_string(),
+        "ipc" => {
+            let path = ipc_path(lib, n);
+            let _ = std::fs::remove_file(&path);
+            format!("ipc://{}", path.display())
+        }
+        _ => format!("inproc://bench-{}-{n}", lib.name()),
+    }
+}
+
+fn ipc_path(lib: Lib, n: u64) -> std::path::PathBuf {
+    std::env::temp_dir().join(format!(
+        "zerosock-bench-{}-{}-{n}.ipc",
+        std::process::id(),
+        lib.name()
+    ))
+}
+
+fn remove_ipc_file(ep: &str) {
+    if let Some(path) = ep.strip_prefix("ipc://") {
+        let _ = std::fs::remove_file(path);
+    }
+}
+
+/// Process user+sys time in clock ticks, all threads (live and exited) included.
+fn cpu_ticks() -> Option<u64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // The command name (field 2) is in parentheses and may hold spaces: count from after it.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // `rest` starts at field 3 (state); utime and stime are fields 14 and 15.
+    let utime: u64 = fields.get(11)?.parse().ok()?;
+    let stime: u64 = fields.get(12)?.parse().ok()?;
+    Some(utime + stime)
+}
+
+fn cpu_per_msg(before: Option<u64>, after: Option<u64>, count: u64) -> Option<f64> {
+    let ticks = after?.checked_sub(before?)?;
+    Some(ticks as f64 / TICKS_PER_SEC / count as f64)
+}
+
+fn stamp(buf: &mut [u8], seq: u64) {
+    buf[..8].copy_from_slice(&seq.to_le_bytes());
+}
+
+fn check(body: &[u8], size: usize, seq: u64) -> Result<(), String> {
+    if body.len() != size {
+        return Err(format!(
+            "message {seq} has {} bytes, expected {size}",
+            body.len()
+        ));
+    }
+    let got = u64::from_le_bytes(body[..8].try_into().unwrap());
+    if got != seq {
+        return Err(format!("message {seq} carries sequence number {got}"));
+    }
+    Ok(())
+}
+
+/// The sender keeps its socket open until the receiver has everything (or gave up), so
+/// that no run depends on what closing a socket with messages in flight does. (libzmq 4.3.4
+/// loses the tail of the stream over ipc when the sending PUSH closes while the receiving
+/// PULL sits at its high-water mark: the receiving engine takes the peer's hang-up as an
+/// error and drops what is still in the kernel buffer, whatever LINGER says. zerosock's
+/// behaviour on close is exercised by `examples/remote_thr` and `examples/throughput`.)
+fn keep_open_until_done(done: &std::sync::mpsc::Receiver<()>) {
+    let _ = done.recv_timeout(RUN_DEADLINE);
+}
+
+fn timed_out(seq: u64, count: u64) -> String {
+    format!("message {seq} of {count} did not arrive within {RCVTIMEO_MS} ms")
+}

@@ -1,0 +1,188 @@
+//! PUSH/PULL over tcp, ipc and inproc: one sender thread, the receiver in the calling thread;
+//! and the raw `std::net` TCP stream that is the ceiling for the 64 KiB tcp rows.
+
+use crate::{
+    check, cpu_per_msg, cpu_ticks, endpoint, keep_open_until_done, remove_ipc_file, stamp,
+    timed_out, Lib, Sample, LINGER_MS, RCVTIMEO_MS, SNDTIMEO_MS,
+};
+use std::io::{Read, Write};
+use std::time::{Duration, Instant};
+
+// ----- zerosock ----------------------------------------------------------------------------
+
+pub(crate) fn run_zerosock(transport: &str, size: usize, count: u64) -> Result<Sample, String> {
+    use zerosock::{Context, Error, SocketType};
+    let err = |what: &'static str| move |e: Error| format!("zerosock {what}: {e}");
+
+    let ctx = Context::new();
+    let pull = ctx.socket(SocketType::Pull).map_err(err("socket(PULL)"))?;
+    pull.set_rcvtimeo(RCVTIMEO_MS)
+        .map_err(err("set_rcvtimeo"))?;
+    pull.bind(&endpoint(transport, Lib::Zerosock))
+        .map_err(err("bind"))?;
+    let ep = pull
+        .last_endpoint()
+        .ok_or("zerosock: no last_endpoint after bind")?;
+
+    let cpu_before = cpu_ticks();
+    let push = ctx.socket(SocketType::Push).map_err(err("socket(PUSH)"))?;
+    push.set_sndtimeo(SNDTIMEO_MS)
+        .map_err(err("set_sndtimeo"))?;
+    push.set_linger(LINGER_MS).map_err(err("set_linger"))?;
+    push.connect(&ep).map_err(err("connect"))?;
+    let (done, wait_done) = std::sync::mpsc::channel::<()>();
+    let sender = std::thread::spawn(move || -> Result<(), String> {
+        let mut buf = vec![0x5au8; size];
+        for seq in 0..count {
+            stamp(&mut buf, seq);
+            push.send(&buf[..], 0)
+                .map_err(|e| format!("zerosock send of message {seq}: {e}"))?;
+        }
+        keep_open_until_done(&wait_done);
+        Ok(())
+    });
+
+    let recv = |seq: u64| -> Result<(), String> {
+        match pull.recv(0) {
+            Ok(msg) => check(&msg, size, seq),
+            Err(Error::TimedOut) => Err(timed_out(seq, count)),
+            Err(e) => Err(format!("zerosock recv of message {seq}: {e}")),
+        }
+    };
+    let received = (|| -> Result<Duration, String> {
+        recv(0)?;
+        let start = Instant::now();
+        for seq in 1..count {
+            recv(seq)?;
+        }
+        Ok(start.elapsed())
+    })();
+    let _ = done.send(());
+    let sent = sender
+        .join()
+        .unwrap_or_else(|_| Err("zerosock sender thread panicked".to_string()));
+    let cpu_after = cpu_ticks();
+    drop(pull);
+    drop(ctx);
+    remove_ipc_file(&ep);
+
+    let elapsed = received?;
+    sent?;
+    Ok(Sample {
+        rate: count as f64 / elapsed.as_secs_f64().max(1e-9),
+        cpu_per_msg: cpu_per_msg(cpu_before, cpu_after, count),
+    })
+}
+
+// ----- libzmq ------------------------------------------------------------------------------
+
+pub(crate) fn run_libzmq(transport: &str, size: usize, count: u64) -> Result<Sample, String> {
+    let err = |what: &'static str| move |e: zmq::Error| format!("libzmq {what}: {e}");
+
+    let ctx = zmq::Context::new();
+    let pull = ctx.socket(zmq::PULL).map_err(err("socket(PULL)"))?;
+    pull.set_rcvtimeo(RCVTIMEO_MS)
+        .map_err(err("set_rcvtimeo"))?;
+    pull.bind(&endpoint(transport, Lib::Libzmq))
+        .map_err(err("bind"))?;
+    let ep = pull
+        .get_last_endpoint()
+        .map_err(err("get_last_endpoint"))?
+        .map_err(|_| "libzmq: last endpoint is not UTF-8".to_string())?;
+
+    let cpu_before = cpu_ticks();
+    let push = ctx.socket(zmq::PUSH).map_err(err("socket(PUSH)"))?;
+    push.set_sndtimeo(SNDTIMEO_MS)
+        .map_err(err("set_sndtimeo"))?;
+    push.set_linger(LINGER_MS).map_err(err("set_linger"))?;
+    push.connect(&ep).map_err(err("connect"))?;
+    let (done, wait_done) = std::sync::mpsc::channel::<()>();
+    let sender = std::thread::spawn(move || -> Result<(), String> {
+        let mut buf = vec![0x5au8; size];
+        for seq in 0..count {
+            stamp(&mut buf, seq);
+            push.send(&buf[..], 0)
+                .map_err(|e| format!("libzmq send of message {seq}: {e}"))?;
+        }
+        keep_open_until_done(&wait_done);
+        Ok(())
+    });
+
+    let mut msg = zmq::Message::new();
+    let mut recv = |seq: u64| -> Result<(), String> {
+        match pull.recv(&mut msg, 0) {
+            Ok(()) => check(&msg, size, seq),
+            Err(zmq::Error::EAGAIN) => Err(timed_out(seq, count)),
+            Err(e) => Err(format!("libzmq recv of message {seq}: {e}")),
+        }
+    };
+    let received = (|| -> Result<Duration, String> {
+        recv(0)?;
+        let start = Instant::now();
+        for seq in 1..count {
+            recv(seq)?;
+        }
+        Ok(start.elapsed())
+    })();
+    let _ = done.send(());
+    let sent = sender
+        .join()
+        .unwrap_or_else(|_| Err("libzmq sender thread panicked".to_string()));
+    let cpu_after = cpu_ticks();
+    drop(pull);
+    drop(ctx);
+    remove_ipc_file(&ep);
+
+    let elapsed = received?;
+    sent?;
+    Ok(Sample {
+        rate: count as f64 / elapsed.as_secs_f64().max(1e-9),
+        cpu_per_msg: cpu_per_msg(cpu_before, cpu_after, count),
+    })
+}
+
+// ----- raw TCP -----------------------------------------------------------------------------
+
+/// MB/s of one `std::net` loopback stream carrying `total` bytes in writes of `write_size`,
+/// read 256 KiB at a time; timed from the first byte's arrival to the last's.
+pub(crate) fn raw_tcp(total: u64, write_size: usize) -> Result<f64, String> {
+    let io = |what: &'static str| move |e: std::io::Error| format!("raw TCP {what}: {e}");
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(io("bind"))?;
+    let addr = listener.local_addr().map_err(io("local_addr"))?;
+    let writer = std::thread::spawn(move || -> Result<(), String> {
+        let mut stream = std::net::TcpStream::connect(addr).map_err(io("connect"))?;
+        stream
+            .set_write_timeout(Some(Duration::from_secs(10)))
+            .map_err(io("set_write_timeout"))?;
+        let buf = vec![0x5au8; write_size];
+        let mut left = total;
+        while left > 0 {
+            let n = left.min(write_size as u64) as usize;
+            stream.write_all(&buf[..n]).map_err(io("write"))?;
+            left -= n as u64;
+        }
+        Ok(())
+    });
+    let (mut stream, _) = listener.accept().map_err(io("accept"))?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .map_err(io("set_read_timeout"))?;
+    let mut buf = vec![0u8; 256 * 1024];
+    let mut got = 0u64;
+    let mut start = None;
+    while got < total {
+        let n = stream.read(&mut buf).map_err(io("read"))?;
+        if n == 0 {
+            return Err(format!(
+                "raw TCP: stream ended after {got} of {total} bytes"
+            ));
+        }
+        start.get_or_insert_with(Instant::now);
+        got += n as u64;
+    }
+    let elapsed = start.map_or(Duration::ZERO, |s| s.elapsed());
+    writer
+        .join()
+        .unwrap_or_else(|_| Err("raw TCP writer panicked".to_string()))?;
+    Ok(total as f64 / elapsed.as_secs_f64().max(1e-9) / 1e6)
+}
