@@ -824,16 +824,10 @@ fn frame_above_maxmsgsize_before_the_handshake() {
 }
 
 /// 2^63-1 is the largest size a LONG frame can announce without exceeding i64 (libzmq's own
-/// limit), and more than any machine can hold: TESTS.md asks for the connection to be
-/// closed, before and after the handshake, with MAXMSGSIZE unset.
-///
-/// Fails: with MAXMSGSIZE unset the decoder (src/zmtp/codec.rs, `Decoder::decode`) accepts
-/// any size up to i64::MAX and waits for the body. Nothing is allocated up front (memory
-/// follows the bytes received), but the connection stays open: after READY for as long as
-/// the peer likes, before READY until the 30 s handshake timeout. libzmq closes it (its
-/// allocation of the body fails).
+/// limit), and more than any machine can hold: the connection is closed, before and after
+/// the handshake, with MAXMSGSIZE unset (zerosock refuses anything above 2^47 bytes, the
+/// user address space; libzmq closes when its allocation of the body fails).
 #[test]
-#[ignore = "bug: a LONG frame announcing 2^63-1 bytes is not refused without MAXMSGSIZE (the connection waits for the body instead of closing)"]
 fn long_frame_of_2_pow_63_minus_1_bytes() {
     bounded(30, || {
         let mut f = Fixture::new();

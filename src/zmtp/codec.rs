@@ -93,7 +93,8 @@ impl Decoder {
             };
             let limit = self
                 .max_msg_size
-                .unwrap_or(i64::MAX as u64)
+                .unwrap_or(MAX_FRAME)
+                .min(MAX_FRAME)
                 .min(usize::MAX as u64);
             if size > limit {
                 return Err(ProtocolError::MessageTooLarge { size, limit });
@@ -137,6 +138,11 @@ pub(crate) struct OutQueue {
 }
 
 /// Bodies at least this long are not copied into the batch but written from their own buffer.
+/// The largest frame accepted without `MAXMSGSIZE`: 2^47 bytes, the whole user address
+/// space of x86-64 and aarch64 Linux. A larger announcement can never be received into
+/// memory, so it closes the connection at once (libzmq closes when the allocation fails).
+pub(crate) const MAX_FRAME: u64 = 1 << 47;
+
 const ZERO_COPY_MIN: usize = 8 * 1024;
 
 impl OutQueue {
@@ -292,8 +298,16 @@ mod tests {
     fn limits_are_checked_before_anything_is_reserved() {
         let mut dec = Decoder::new(None);
         let mut buf = BytesMut::from(&[LONG, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff][..]);
-        // 2^63-1 is within the unlimited limit but never reserved: the decoder just waits.
-        assert!(dec.decode(&mut buf).unwrap().is_none());
+        // 2^63-1 is more than any address space holds: refused even without MAXMSGSIZE.
+        assert!(matches!(
+            dec.decode(&mut buf),
+            Err(ProtocolError::MessageTooLarge { .. })
+        ));
+        // The largest frame allowed without MAXMSGSIZE is accepted, and nothing is reserved
+        // for it: the decoder just waits for its bytes.
+        let mut buf = BytesMut::from(&[LONG][..]);
+        buf.extend_from_slice(&MAX_FRAME.to_be_bytes());
+        assert!(Decoder::new(None).decode(&mut buf).unwrap().is_none());
         let mut buf = BytesMut::from(&[LONG, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff][..]);
         assert!(matches!(
             Decoder::new(None).decode(&mut buf),

@@ -90,6 +90,15 @@ impl Command {
 /// this form, so a libzmq PLAIN server's refusal is understood as one.
 const LIBZMQ_PLAIN_ERROR: &[u8] = b"\x5eRROR";
 
+/// Whether `body` is one of PLAIN's handshake commands. Once a connection is up, these are
+/// ignored like any command the connection has no use for (as libzmq does), whatever their
+/// form.
+pub(crate) fn is_mechanism_command(body: &[u8]) -> bool {
+    [&b"\x05HELLO"[..], b"\x07WELCOME", b"\x08INITIATE"]
+        .iter()
+        .any(|name| body.starts_with(name))
+}
+
 /// ERROR's data: `reason-len(1) reason`.
 fn parse_error(data: &[u8]) -> Result<Command, ProtocolError> {
     let Some(&len) = data.first() else {

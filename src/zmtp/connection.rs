@@ -18,7 +18,7 @@
 //!  PLAIN server:        (HELLO) ─► ZAP ─► WELCOME ─► (INITIATE) ─► READY
 //! ```
 
-use super::command::{encode_hello, Command, Properties, MAX_PING_CONTEXT};
+use super::command::{encode_hello, is_mechanism_command, Command, Properties, MAX_PING_CONTEXT};
 use super::zap::{ZapReply, ZapRequest};
 use super::{Decoder, Greeting, Mechanism, OutQueue, ProtocolError, RawFrame, GREETING_LEN};
 use crate::msg::Msg;
@@ -358,6 +358,7 @@ impl Connection {
                     };
                     match frame {
                         RawFrame::Data(msg) => return Ok(Some(Input::Frame(msg))),
+                        RawFrame::Command(body) if is_mechanism_command(&body) => {}
                         RawFrame::Command(body) => {
                             if let Some(input) = self.handle_command(Command::parse(body)?)? {
                                 return Ok(Some(input));
@@ -548,9 +549,7 @@ impl Connection {
             Command::Cancel(topic) => Ok(Some(Input::Cancel(topic))),
             Command::Error(reason) => Err(ProtocolError::PeerError(reason)),
             Command::Ready(_) => Err(ProtocolError::DuplicateReady),
-            Command::Hello { .. } | Command::Welcome | Command::Initiate(_) => {
-                Err(ProtocolError::Unexpected("handshake command"))
-            }
+            Command::Hello { .. } | Command::Welcome | Command::Initiate(_) => Ok(None),
         }
     }
 }
