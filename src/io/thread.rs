@@ -217,6 +217,10 @@ impl IoThread {
                 socket,
                 endpoint_id,
             } => {
+                if self.stopping {
+                    // A bind that raced with termination: nobody will ever close it.
+                    return;
+                }
                 let key = self.objects.vacant_key();
                 if let Err(e) = self.poll.registry().register(
                     &mut listener,
@@ -243,7 +247,13 @@ impl IoThread {
                 let key = self.objects.vacant_key();
                 let mut ctx = self.ctx(key);
                 let session = Session::connecter(socket, endpoint_id, endpoint, pipe, &mut ctx);
-                self.insert(Object::Session(Box::new(session)));
+                let linger = session.linger();
+                let key = self.insert(Object::Session(Box::new(session)));
+                if self.stopping {
+                    // A connect that raced with termination finishes like every other
+                    // session: within its linger.
+                    self.close_session(key, linger);
+                }
             }
             IoCommand::Wake(key) => self.dispatch(
                 key,
@@ -292,14 +302,9 @@ impl IoThread {
                 for key in self.objects.keys() {
                     match self.objects.get_mut(key) {
                         Some(Object::Listener(l)) if l.socket.id == socket_id => self.remove(key),
-                        Some(Object::Session(s)) if s.socket_id() == socket_id => self.dispatch(
-                            key,
-                            |obj, ctx| match obj {
-                                Object::Session(s) => s.on_close(linger, ctx),
-                                Object::Listener(_) => Status::Alive,
-                            },
-                            None,
-                        ),
+                        Some(Object::Session(s)) if s.socket_id() == socket_id => {
+                            self.close_session(key, linger)
+                        }
                         _ => {}
                     }
                 }
@@ -314,20 +319,25 @@ impl IoThread {
                         Some(Object::Listener(_)) => self.remove(key),
                         Some(Object::Session(s)) => {
                             let linger = s.linger();
-                            self.dispatch(
-                                key,
-                                |obj, ctx| match obj {
-                                    Object::Session(s) => s.on_close(linger, ctx),
-                                    Object::Listener(_) => Status::Alive,
-                                },
-                                None,
-                            )
+                            self.close_session(key, linger)
                         }
                         None => {}
                     }
                 }
             }
         }
+    }
+
+    /// Tells session `key` its socket is gone: it finishes within `linger`.
+    fn close_session(&mut self, key: Key, linger: Option<Duration>) {
+        self.dispatch(
+            key,
+            |obj, ctx| match obj {
+                Object::Session(s) => s.on_close(linger, ctx),
+                Object::Listener(_) => Status::Alive,
+            },
+            None,
+        )
     }
 
     fn fire_timers(&mut self) {
