@@ -3,6 +3,7 @@
 //! [`IoMailbox`] commands; data moves through pipes.
 
 mod mailbox;
+mod read_buf;
 mod session;
 mod slab;
 mod thread;

@@ -8,6 +8,7 @@
 //! pipe while the batch has room and writes them with one (vectored) syscall.
 
 use super::mailbox::{IoCommand, IoMailbox, IoWake};
+use super::read_buf::ReadBuf;
 use super::slab::Key;
 use super::zap::ZapClient;
 use super::SocketRef;
@@ -17,19 +18,14 @@ use crate::pipe::{pipe_pair, PipeEnds, Read, WriteError};
 use crate::socket::{SocketCommand, SocketWake};
 use crate::transport::{self, Endpoint, Host, Stream};
 use crate::zmtp::{Connection, Input, PeerInfo, ProtocolError, ZapRequest};
-use bytes::BytesMut;
 use mio::{Interest, Registry, Token};
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
-use std::io::{self, IoSlice, Read as _, Write as _};
+use std::io::{self, IoSlice, Write as _};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// Read in chunks of this size (more when a large frame is arriving).
-const READ_CHUNK: usize = 64 * 1024;
-/// A frame's body is given at most this much buffer before its bytes arrive.
-const PREALLOC_MAX: usize = 1024 * 1024;
 /// Stop pulling messages into the output batch beyond this many bytes.
 const WRITE_BATCH: usize = 256 * 1024;
 /// Bytes read per readiness event before yielding to other connections.
@@ -131,7 +127,7 @@ pub(crate) struct Session {
     role: Role,
     link: Link,
     flow: Flow,
-    rbuf: BytesMut,
+    rbuf: ReadBuf,
     reconnect_ivl: Duration,
     closing: bool,
     linger_deadline: Option<Instant>,
@@ -189,7 +185,7 @@ impl Session {
                 out_torn: false,
                 out_finished: false,
             },
-            rbuf: BytesMut::new(),
+            rbuf: ReadBuf::default(),
             reconnect_ivl,
             closing: false,
             linger_deadline: None,
@@ -388,7 +384,7 @@ impl Session {
             };
             self.emit(event);
         }
-        self.rbuf = BytesMut::new();
+        self.rbuf.release();
         if let Some((_, ends)) = &mut self.flow.pipe {
             // Frames of a message that will never be completed are dropped, never delivered.
             ends.out.rollback();
@@ -572,9 +568,10 @@ impl Session {
                 return Ok(()); // paused until the socket returns credit
             }
             loop {
-                match up.conn.handle_input(&mut self.rbuf) {
+                match up.conn.handle_input(self.rbuf.bytes()) {
                     Ok(None) => break,
                     Ok(Some(Input::Frame(msg))) => {
+                        self.rbuf.note_frame(msg.len());
                         if !self.flow.deliver(msg) {
                             self.flow.flush_in();
                             return Ok(());
@@ -631,39 +628,19 @@ impl Session {
                 ctx.mailbox.post(IoCommand::Wake(ctx.key));
                 return Ok(());
             }
-            // Grow by what the current frame needs: at once up to PREALLOC_MAX (so ordinary
-            // large bodies are read straight into one buffer of their size), beyond that never
-            // by more than what has arrived: memory follows received bytes, not announced sizes.
-            let len = self.rbuf.len();
-            let need = up.conn.wants().saturating_sub(len);
-            let chunk = need.clamp(READ_CHUNK, PREALLOC_MAX.max(len));
-            if need > READ_CHUNK && self.rbuf.capacity() - len < chunk {
-                // Large frames: one buffer holds several bodies, which leave it without a
-                // copy (they share it), so a stream of large messages costs one allocation
-                // per PREALLOC_MAX bytes instead of one per message.
-                self.rbuf.reserve(chunk.max(PREALLOC_MAX));
-            }
-            self.rbuf.resize(len + chunk, 0);
-            match up.stream.read(&mut self.rbuf[len..]) {
-                Ok(0) => {
-                    self.rbuf.truncate(len);
-                    return Err(Down::Eof);
-                }
+            let wants = up.conn.wants();
+            match self.rbuf.read_from(&mut up.stream, wants) {
+                Ok(0) => return Err(Down::Eof),
                 Ok(n) => {
-                    self.rbuf.truncate(len + n);
                     budget = budget.saturating_sub(n);
                     up.conn.note_received(ctx.now);
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    self.rbuf.truncate(len);
                     up.readable = false;
                     return Ok(());
                 }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => self.rbuf.truncate(len),
-                Err(e) => {
-                    self.rbuf.truncate(len);
-                    return Err(Down::Io(e));
-                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(Down::Io(e)),
             }
         }
     }

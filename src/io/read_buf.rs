@@ -1,0 +1,120 @@
+//! A session's receive buffer: how much to read per syscall and where the bytes go.
+//!
+//! Bodies leave the buffer without a copy (they share its allocation), so the sizing rule
+//! decides both the syscall count and the memory a queue of received messages pins:
+//!
+//! * small frames: reads of `READ_CHUNK`; the decoder copies small bodies out, so a buffer
+//!   is reused and idle connections hold little;
+//! * large frames (the last one decoded was at least `LARGE_FRAME`): the buffer grows in
+//!   `PREALLOC_MAX` steps and each read takes whatever room is left, so one allocation
+//!   holds many bodies back to back (a queue of them pins about its own size) and a body
+//!   that straddles two reads is not copied into a doubled buffer;
+//! * a frame announced larger than `READ_CHUNK`: room for it at once up to `PREALLOC_MAX`,
+//!   beyond that never more than what has arrived, so memory follows received bytes, not
+//!   announced sizes.
+
+use bytes::BytesMut;
+use std::io::{self, Read};
+
+/// Read in chunks of this size while frames are small.
+const READ_CHUNK: usize = 64 * 1024;
+/// Buffers for large frames come in this size.
+pub(crate) const PREALLOC_MAX: usize = 1024 * 1024;
+/// A decoded body at least this large switches to large-frame buffers.
+const LARGE_FRAME: usize = 16 * 1024;
+
+#[derive(Default)]
+pub(crate) struct ReadBuf {
+    buf: BytesMut,
+    large: bool,
+}
+
+impl ReadBuf {
+    /// The bytes received and not yet decoded.
+    pub(crate) fn bytes(&mut self) -> &mut BytesMut {
+        &mut self.buf
+    }
+
+    /// Forgets the bytes of a connection that went away, keeping the allocation.
+    pub(crate) fn clear(&mut self) {
+        self.buf.clear();
+        self.large = false;
+    }
+
+    /// Forgets the bytes and the allocation.
+    pub(crate) fn release(&mut self) {
+        *self = ReadBuf::default();
+    }
+
+    /// A body of `size` bytes was decoded.
+    #[inline]
+    pub(crate) fn note_frame(&mut self, size: usize) {
+        self.large = size >= LARGE_FRAME;
+    }
+
+    /// One `read` from `stream`, the decoder wanting `wants` bytes in the buffer to finish
+    /// its current frame. Returns what `read` returned; the received bytes are appended.
+    pub(crate) fn read_from(&mut self, stream: &mut impl Read, wants: usize) -> io::Result<usize> {
+        let len = self.buf.len();
+        let need = wants.saturating_sub(len);
+        let mut chunk = need.clamp(READ_CHUNK, PREALLOC_MAX.max(len));
+        if (need > READ_CHUNK || self.large) && self.buf.capacity() - len < chunk {
+            self.buf.reserve(chunk.max(PREALLOC_MAX));
+        }
+        if self.large {
+            chunk = chunk.max(self.buf.capacity() - len);
+        }
+        self.buf.resize(len + chunk, 0);
+        let result = stream.read(&mut self.buf[len..]);
+        self.buf.truncate(len + result.as_ref().map_or(0, |n| *n));
+        result
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A reader that hands out `total` bytes in reads of at most `per_read`.
+    struct Source {
+        left: usize,
+        per_read: usize,
+    }
+
+    impl Read for Source {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let n = buf.len().min(self.per_read).min(self.left);
+            self.left -= n;
+            buf[..n].fill(7);
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn announced_sizes_cost_at_most_one_buffer_until_bytes_arrive() {
+        let mut rb = ReadBuf::default();
+        let mut src = Source {
+            left: 10,
+            per_read: 10,
+        };
+        // The decoder wants 2^40 bytes: room is made for PREALLOC_MAX at most.
+        assert_eq!(rb.read_from(&mut src, 1 << 40).unwrap(), 10);
+        assert!(rb.bytes().capacity() <= 2 * PREALLOC_MAX);
+    }
+
+    #[test]
+    fn large_frames_share_one_buffer_and_reads_fill_it() {
+        let mut rb = ReadBuf::default();
+        rb.note_frame(64 * 1024);
+        let mut src = Source {
+            left: usize::MAX,
+            per_read: usize::MAX,
+        };
+        let n = rb.read_from(&mut src, 9).unwrap();
+        assert!(n >= PREALLOC_MAX, "one read fills the large buffer: {n}");
+        // Small frames again: back to small reads.
+        rb.clear();
+        rb.note_frame(100);
+        assert_eq!(rb.read_from(&mut src, 2).unwrap(), READ_CHUNK);
+    }
+}
