@@ -4,18 +4,6 @@ mod common;
 use common::*;
 use zerosock::{Context, SocketType};
 
-fn open_fds() -> usize {
-    std::fs::read_dir("/proc/self/fd")
-        .map(|d| d.count())
-        .unwrap_or(0)
-}
-
-fn threads() -> usize {
-    std::fs::read_dir("/proc/self/task")
-        .map(|d| d.count())
-        .unwrap_or(0)
-}
-
 #[test]
 fn churn_returns_descriptors_and_threads_to_baseline() {
     bounded(120, || {

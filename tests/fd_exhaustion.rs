@@ -8,12 +8,6 @@ use std::process::Command;
 use std::time::Duration;
 use zerosock::{Context, SocketType};
 
-fn open_fds() -> usize {
-    std::fs::read_dir("/proc/self/fd")
-        .map(|d| d.count())
-        .unwrap_or(0)
-}
-
 /// User + system CPU time of this process, in clock ticks (1/100 s).
 fn cpu_ticks() -> u64 {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();

@@ -74,3 +74,17 @@ pub fn raw_null_peer(endpoint: &str, socket_type: &str) -> std::net::TcpStream {
     s.write_all(&zmtp_ready(socket_type)).expect("ready");
     s
 }
+
+/// Descriptors this process has open now.
+pub fn open_fds() -> usize {
+    std::fs::read_dir("/proc/self/fd")
+        .map(|d| d.count())
+        .unwrap_or(0)
+}
+
+/// Threads this process runs now.
+pub fn threads() -> usize {
+    std::fs::read_dir("/proc/self/task")
+        .map(|d| d.count())
+        .unwrap_or(0)
+}
