@@ -657,11 +657,17 @@ impl Session {
             return Ok(());
         };
         loop {
+            if !up.writable {
+                // Messages stay in the pipe (under its high-water mark) until the stream takes
+                // bytes again. Not reading it also leaves the pipe's reader awake, so the
+                // socket does not wake this thread for every message it queues meanwhile.
+                return Ok(());
+            }
             if up.conn.is_active() {
                 self.flow.fill(&mut up.conn, stopping);
             }
             let out = up.conn.out();
-            if out.is_empty() || !up.writable {
+            if out.is_empty() {
                 return Ok(());
             }
             let result = match out.contiguous() {
