@@ -568,6 +568,18 @@ impl Session {
                 return Ok(()); // paused until the socket returns credit
             }
             loop {
+                // The common case first: small data frames, straight into the pipe.
+                let mut small = false;
+                while let Some(msg) = up.conn.next_small_frame(self.rbuf.bytes()) {
+                    small = true;
+                    if !self.flow.deliver(msg) {
+                        self.flow.flush_in();
+                        return Ok(());
+                    }
+                }
+                if small {
+                    self.rbuf.note_frame(0);
+                }
                 match up.conn.handle_input(self.rbuf.bytes()) {
                     Ok(None) => break,
                     Ok(Some(Input::Frame(msg))) => {

@@ -55,20 +55,31 @@ impl Decoder {
         }
     }
 
-    /// Takes the next whole frame off the front of `buf`, if it is all there.
+    /// The fast path alone: a small data frame that is all in `buf`, taken in one step.
+    /// `None` means "use [`Decoder::decode`]", not "no frame".
     #[inline]
-    pub(crate) fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<RawFrame>, ProtocolError> {
+    pub(crate) fn decode_small(&mut self, buf: &mut BytesMut) -> Option<Msg> {
         if let DecodeState::Header = self.state {
-            // Fast path: a small data frame that is all there, taken in one step.
             if buf.len() >= 2 && buf[0] & !MORE == 0 {
                 let size = buf[1] as usize;
                 if size <= self.inline_limit && buf.len() >= 2 + size {
                     let mut msg = Msg::copy_from_slice(&buf[2..2 + size]);
                     msg.set_more(buf[0] & MORE != 0);
                     buf.advance(2 + size);
-                    return Ok(Some(RawFrame::Data(msg)));
+                    return Some(msg);
                 }
             }
+        }
+        None
+    }
+
+    /// Takes the next whole frame off the front of `buf`, if it is all there.
+    #[inline]
+    pub(crate) fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<RawFrame>, ProtocolError> {
+        if let Some(msg) = self.decode_small(buf) {
+            return Ok(Some(RawFrame::Data(msg)));
+        }
+        if let DecodeState::Header = self.state {
             let Some(&flags) = buf.first() else {
                 return Ok(None);
             };

@@ -327,6 +327,17 @@ impl Connection {
         Ok(())
     }
 
+    /// The next data frame, when the connection is up and the frame is small and whole in
+    /// `buf`: the common case, without the event machinery of [`Connection::handle_input`].
+    /// `None` sends the caller to `handle_input`.
+    #[inline]
+    pub(crate) fn next_small_frame(&mut self, buf: &mut BytesMut) -> Option<Msg> {
+        match self.state {
+            State::Active { .. } => self.decoder.decode_small(buf),
+            _ => None,
+        }
+    }
+
     /// How many bytes the decoder needs in the buffer to make progress.
     pub(crate) fn wants(&self) -> usize {
         match self.state {
