@@ -176,8 +176,8 @@ impl SocketMailbox {
 
     /// Blocks until a command arrives, the context terminates, or `deadline` passes.
     /// Returns false on timeout.
-    pub(crate) fn wait(&self, deadline: Option<Instant>) -> bool {
-        let spin_until = Instant::now() + SPIN;
+    pub(crate) fn wait(&self, deadline: Option<Instant>, spin: bool) -> bool {
+        let spin_until = Instant::now() + if spin { SPIN } else { Duration::ZERO };
         let spin_until = deadline.map_or(spin_until, |d| d.min(spin_until));
         let mut spins = 0u32;
         while !self.has_pending() && !self.is_terminated() {

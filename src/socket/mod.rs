@@ -437,8 +437,8 @@ impl Core {
     }
 
     /// Waits for a command (a pipe woke, a peer arrived) until `deadline`.
-    fn wait(&mut self, deadline: Option<Instant>) -> Result<()> {
-        if !self.mailbox.wait(deadline) {
+    fn wait(&mut self, deadline: Option<Instant>, spin: bool) -> Result<()> {
+        if !self.mailbox.wait(deadline, spin) {
             return Err(Error::TimedOut);
         }
         self.check_alive()?;
@@ -507,7 +507,10 @@ impl Core {
             }
             let timeout = self.options.sndtimeo;
             if let Err(e) = self
-                .wait(*deadline.get_or_insert_with(|| millis(timeout).map(|t| Instant::now() + t)))
+                .wait(
+                    *deadline.get_or_insert_with(|| millis(timeout).map(|t| Instant::now() + t)),
+                    false,
+                )
             {
                 *unsent = Some(msg);
                 return Err(e);
@@ -543,6 +546,7 @@ impl Core {
             let timeout = self.options.rcvtimeo;
             self.wait(
                 *deadline.get_or_insert_with(|| millis(timeout).map(|t| Instant::now() + t)),
+                true,
             )?;
         }
     }
