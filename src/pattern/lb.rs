@@ -93,10 +93,8 @@ impl LoadBalancer {
             }
             let pos = self.current;
             let idx = self.active[pos];
-            if !pipes.writable(idx) {
-                self.active.remove(pos);
-                continue;
-            }
+            // No separate writability check: a full or closed pipe refuses the write and
+            // hands the message back.
             match pipes.write(idx, msg) {
                 Ok(()) => {
                     if more {
