@@ -506,12 +506,10 @@ impl Core {
                 return Err(Error::WouldBlock);
             }
             let timeout = self.options.sndtimeo;
-            if let Err(e) = self
-                .wait(
-                    *deadline.get_or_insert_with(|| millis(timeout).map(|t| Instant::now() + t)),
-                    false,
-                )
-            {
+            if let Err(e) = self.wait(
+                *deadline.get_or_insert_with(|| millis(timeout).map(|t| Instant::now() + t)),
+                false,
+            ) {
                 *unsent = Some(msg);
                 return Err(e);
             }
