@@ -88,3 +88,18 @@ pub fn threads() -> usize {
         .map(|d| d.count())
         .unwrap_or(0)
 }
+
+/// Threads of zerosock's own (I/O threads, resolvers, ZAP handlers: their names start with
+/// `zerosock`), so that test-harness threads coming and going do not count.
+pub fn zerosock_threads() -> usize {
+    std::fs::read_dir("/proc/self/task")
+        .map(|d| {
+            d.filter_map(|t| t.ok())
+                .filter(|t| {
+                    std::fs::read_to_string(t.path().join("comm"))
+                        .is_ok_and(|name| name.starts_with("zerosock"))
+                })
+                .count()
+        })
+        .unwrap_or(0)
+}
