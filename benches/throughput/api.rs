@@ -1,7 +1,7 @@
-//! The handful of calls the fan-out, dealer and memory rows make, behind one trait with an
-//! implementation per library, so that each of those rows is written once and runs the very
-//! same code against zerosock and libzmq. Each method is the library's plain API call: the
-//! generics are monomorphized, so there is no indirection on the measured path.
+//! The handful of calls the bench's rows make, behind one trait with an implementation per
+//! library, so that each row is written once and runs the very same code against zerosock
+//! and libzmq. Each method is the library's plain API call: the generics are monomorphized,
+//! so there is no indirection on the measured path.
 
 use crate::Lib;
 use std::ops::Deref;

@@ -163,9 +163,11 @@ impl Row {
         let (size, n) = (self.size, self.delivered);
         match (self.kind, lib) {
             (Kind::PushPull { transport }, Lib::Zerosock) => {
-                pushpull::run_zerosock(transport, size, n)
+                pushpull::run::<Zerosock>(transport, size, n)
             }
-            (Kind::PushPull { transport }, Lib::Libzmq) => pushpull::run_libzmq(transport, size, n),
+            (Kind::PushPull { transport }, Lib::Libzmq) => {
+                pushpull::run::<Libzmq>(transport, size, n)
+            }
             (Kind::Fanout, Lib::Zerosock) => fanout::run::<Zerosock>(size, n / fanout::SUBSCRIBERS),
             (Kind::Fanout, Lib::Libzmq) => fanout::run::<Libzmq>(size, n / fanout::SUBSCRIBERS),
             (Kind::Dealer, Lib::Zerosock) => dealer::run::<Zerosock>(size, n / dealer::DEALERS),

@@ -1,119 +1,45 @@
 //! PUSH/PULL over tcp, ipc and inproc: one sender thread, the receiver in the calling thread;
 //! and the raw `std::net` TCP stream that is the ceiling for the 64 KiB tcp rows.
 
+use crate::api::{Api, Fail, Kind, Opt};
 use crate::{
     check, cpu_per_msg, cpu_ticks, endpoint, keep_open_until_done, remove_ipc_file, stamp,
-    timed_out, Lib, Sample, LINGER_MS, RCVTIMEO_MS, SNDTIMEO_MS,
+    timed_out, Sample, LINGER_MS, RCVTIMEO_MS, SNDTIMEO_MS,
 };
 use std::io::{Read, Write};
 use std::time::{Duration, Instant};
 
-// ----- zerosock ----------------------------------------------------------------------------
-
-pub(crate) fn run_zerosock(transport: &str, size: usize, count: u64) -> Result<Sample, String> {
-    use zerosock::{Context, Error, SocketType};
-    let err = |what: &'static str| move |e: Error| format!("zerosock {what}: {e}");
-
-    let ctx = Context::new();
-    let pull = ctx.socket(SocketType::Pull).map_err(err("socket(PULL)"))?;
-    pull.set_rcvtimeo(RCVTIMEO_MS)
-        .map_err(err("set_rcvtimeo"))?;
-    pull.bind(&endpoint(transport, Lib::Zerosock))
-        .map_err(err("bind"))?;
-    let ep = pull
-        .last_endpoint()
-        .ok_or("zerosock: no last_endpoint after bind")?;
+/// One run of `count` messages of `size` bytes from a PUSH (its own thread) to a PULL (this
+/// thread), the same code for both libraries.
+pub(crate) fn run<A: Api>(transport: &str, size: usize, count: u64) -> Result<Sample, String> {
+    let ctx = A::context();
+    let pull = A::socket(&ctx, Kind::Pull)?;
+    A::set(&pull, Opt::RcvTimeo(RCVTIMEO_MS))?;
+    let ep = A::bind(&pull, &endpoint(transport, A::LIB))?;
 
     let cpu_before = cpu_ticks();
-    let push = ctx.socket(SocketType::Push).map_err(err("socket(PUSH)"))?;
-    push.set_sndtimeo(SNDTIMEO_MS)
-        .map_err(err("set_sndtimeo"))?;
-    push.set_linger(LINGER_MS).map_err(err("set_linger"))?;
-    push.connect(&ep).map_err(err("connect"))?;
+    let push = A::socket(&ctx, Kind::Push)?;
+    A::set(&push, Opt::SndTimeo(SNDTIMEO_MS))?;
+    A::set(&push, Opt::Linger(LINGER_MS))?;
+    A::connect(&push, &ep)?;
     let (done, wait_done) = std::sync::mpsc::channel::<()>();
     let sender = std::thread::spawn(move || -> Result<(), String> {
         let mut buf = vec![0x5au8; size];
         for seq in 0..count {
             stamp(&mut buf, seq);
-            push.send(&buf[..], 0)
-                .map_err(|e| format!("zerosock send of message {seq}: {e}"))?;
+            A::send(&push, &buf, false)
+                .map_err(|e| format!("{} send of message {seq}: {}", A::name(), e.describe()))?;
         }
         keep_open_until_done(&wait_done);
         Ok(())
     });
 
-    let recv = |seq: u64| -> Result<(), String> {
-        match pull.recv(0) {
-            Ok(msg) => check(&msg, size, seq),
-            Err(Error::TimedOut) => Err(timed_out(seq, count)),
-            Err(e) => Err(format!("zerosock recv of message {seq}: {e}")),
-        }
-    };
-    let received = (|| -> Result<Duration, String> {
-        recv(0)?;
-        let start = Instant::now();
-        for seq in 1..count {
-            recv(seq)?;
-        }
-        Ok(start.elapsed())
-    })();
-    let _ = done.send(());
-    let sent = sender
-        .join()
-        .unwrap_or_else(|_| Err("zerosock sender thread panicked".to_string()));
-    let cpu_after = cpu_ticks();
-    drop(pull);
-    drop(ctx);
-    remove_ipc_file(&ep);
-
-    let elapsed = received?;
-    sent?;
-    Ok(Sample {
-        rate: count as f64 / elapsed.as_secs_f64().max(1e-9),
-        cpu_per_msg: cpu_per_msg(cpu_before, cpu_after, count),
-    })
-}
-
-// ----- libzmq ------------------------------------------------------------------------------
-
-pub(crate) fn run_libzmq(transport: &str, size: usize, count: u64) -> Result<Sample, String> {
-    let err = |what: &'static str| move |e: zmq::Error| format!("libzmq {what}: {e}");
-
-    let ctx = zmq::Context::new();
-    let pull = ctx.socket(zmq::PULL).map_err(err("socket(PULL)"))?;
-    pull.set_rcvtimeo(RCVTIMEO_MS)
-        .map_err(err("set_rcvtimeo"))?;
-    pull.bind(&endpoint(transport, Lib::Libzmq))
-        .map_err(err("bind"))?;
-    let ep = pull
-        .get_last_endpoint()
-        .map_err(err("get_last_endpoint"))?
-        .map_err(|_| "libzmq: last endpoint is not UTF-8".to_string())?;
-
-    let cpu_before = cpu_ticks();
-    let push = ctx.socket(zmq::PUSH).map_err(err("socket(PUSH)"))?;
-    push.set_sndtimeo(SNDTIMEO_MS)
-        .map_err(err("set_sndtimeo"))?;
-    push.set_linger(LINGER_MS).map_err(err("set_linger"))?;
-    push.connect(&ep).map_err(err("connect"))?;
-    let (done, wait_done) = std::sync::mpsc::channel::<()>();
-    let sender = std::thread::spawn(move || -> Result<(), String> {
-        let mut buf = vec![0x5au8; size];
-        for seq in 0..count {
-            stamp(&mut buf, seq);
-            push.send(&buf[..], 0)
-                .map_err(|e| format!("libzmq send of message {seq}: {e}"))?;
-        }
-        keep_open_until_done(&wait_done);
-        Ok(())
-    });
-
-    let mut msg = zmq::Message::new();
+    let mut msg = A::msg();
     let mut recv = |seq: u64| -> Result<(), String> {
-        match pull.recv(&mut msg, 0) {
+        match A::recv(&pull, &mut msg) {
             Ok(()) => check(&msg, size, seq),
-            Err(zmq::Error::EAGAIN) => Err(timed_out(seq, count)),
-            Err(e) => Err(format!("libzmq recv of message {seq}: {e}")),
+            Err(Fail::Again) => Err(timed_out(seq, count)),
+            Err(Fail::Other(e)) => Err(format!("{} recv of message {seq}: {e}", A::name())),
         }
     };
     let received = (|| -> Result<Duration, String> {
@@ -127,7 +53,7 @@ pub(crate) fn run_libzmq(transport: &str, size: usize, count: u64) -> Result<Sam
     let _ = done.send(());
     let sent = sender
         .join()
-        .unwrap_or_else(|_| Err("libzmq sender thread panicked".to_string()));
+        .unwrap_or_else(|_| Err(format!("{} sender thread panicked", A::name())));
     let cpu_after = cpu_ticks();
     drop(pull);
     drop(ctx);
