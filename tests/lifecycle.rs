@@ -324,38 +324,47 @@ fn infinite_linger_with_a_slow_peer_delivers_everything() {
     });
 }
 
+/// Messages a PUSH queues for a peer that connected but never reads, and their size.
+const STALLED_N: usize = 2000;
+const STALLED_SIZE: usize = 16 * 1024;
+
+/// A PUSH with `linger` queues STALLED_N messages for a raw peer that reads nothing, then is
+/// closed and its context terminated. Returns how long that took and how many bytes the
+/// peer got in the end.
+fn close_with_a_stalled_peer(linger: i32) -> (Duration, usize) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let ctx = Context::new();
+    let push = ctx.socket(SocketType::Push).unwrap();
+    push.set_linger(linger).unwrap();
+    push.set_sndhwm(0).unwrap();
+    push.connect(&format!("tcp://{}", listener.local_addr().unwrap()))
+        .unwrap();
+    for _ in 0..STALLED_N {
+        push.send(vec![0x5A; STALLED_SIZE], 0).unwrap();
+    }
+    let peer = stalled_raw_pull(&listener, 64 * 1024);
+    let start = Instant::now();
+    drop(push);
+    ctx.terminate();
+    let waited = start.elapsed();
+    (waited, read_to_end(peer))
+}
+
 /// Linger 0, peer present but not reading: closing and terminating return at once, and the
 /// peer gets only what was already in flight; the rest is discarded and the connection
 /// closed.
 #[test]
 fn zero_linger_with_a_stalled_peer_discards_what_is_queued() {
     bounded(30, || {
-        const N: usize = 2000;
-        const SIZE: usize = 16 * 1024;
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let ctx = Context::new();
-        let push = ctx.socket(SocketType::Push).unwrap();
-        push.set_linger(0).unwrap();
-        push.set_sndhwm(0).unwrap();
-        push.connect(&format!("tcp://{}", listener.local_addr().unwrap()))
-            .unwrap();
-        for _ in 0..N {
-            push.send(vec![0x5A; SIZE], 0).unwrap();
-        }
-        let peer = stalled_raw_pull(&listener, 64 * 1024);
-        let start = Instant::now();
-        drop(push);
-        ctx.terminate();
-        let waited = start.elapsed();
+        let (waited, got) = close_with_a_stalled_peer(0);
         assert!(
             waited < Duration::from_secs(2),
             "LINGER 0 waited {waited:?}"
         );
-        let got = read_to_end(peer);
         assert!(
-            got < N * SIZE,
+            got < STALLED_N * STALLED_SIZE,
             "all {} MB arrived although LINGER was 0 ({got} B)",
-            (N * SIZE) >> 20
+            (STALLED_N * STALLED_SIZE) >> 20
         );
     });
 }
@@ -365,28 +374,12 @@ fn zero_linger_with_a_stalled_peer_discards_what_is_queued() {
 #[test]
 fn linger_200ms_with_a_stalled_peer_gives_up_after_200ms() {
     bounded(30, || {
-        const N: usize = 2000;
-        const SIZE: usize = 16 * 1024;
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let ctx = Context::new();
-        let push = ctx.socket(SocketType::Push).unwrap();
-        push.set_linger(200).unwrap();
-        push.set_sndhwm(0).unwrap();
-        push.connect(&format!("tcp://{}", listener.local_addr().unwrap()))
-            .unwrap();
-        for _ in 0..N {
-            push.send(vec![0x5A; SIZE], 0).unwrap();
-        }
-        let peer = stalled_raw_pull(&listener, 64 * 1024);
-        let start = Instant::now();
-        drop(push);
-        ctx.terminate();
-        let waited = start.elapsed();
+        let (waited, got) = close_with_a_stalled_peer(200);
         assert!(
             waited >= Duration::from_millis(195) && waited < Duration::from_secs(2),
             "LINGER 200 ms waited {waited:?}"
         );
-        assert!(read_to_end(peer) < N * SIZE, "everything arrived");
+        assert!(got < STALLED_N * STALLED_SIZE, "everything arrived");
     });
 }
 

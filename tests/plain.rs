@@ -41,6 +41,13 @@ fn protocol_failure(monitor: &Monitor, what: &str) -> String {
     })
 }
 
+/// A ZAP handler in `ctx` that knows one user, admin/secret.
+fn admin_only(ctx: &Context) -> Authenticator {
+    let auth = Authenticator::start(ctx).unwrap();
+    auth.add_user("admin", "secret");
+    auth
+}
+
 fn plain_server(ctx: &Context, socket_type: SocketType) -> (Socket, String) {
     let server = ctx.socket(socket_type).unwrap();
     server.set_plain_server(true).unwrap();
@@ -89,8 +96,7 @@ fn options_follow_libzmq() {
 fn valid_credentials_get_in_with_user_id_and_zap_metadata() {
     bounded(30, || {
         let ctx = Context::new();
-        let auth = Authenticator::start(&ctx).unwrap();
-        auth.add_user("admin", "secret");
+        let auth = admin_only(&ctx);
         auth.set_metadata("X-Tier", b"gold");
         let (server, endpoint) = plain_server(&ctx, SocketType::Rep);
         let client = plain_client(&ctx, SocketType::Req, "admin", "secret");
@@ -115,8 +121,7 @@ fn valid_credentials_get_in_with_user_id_and_zap_metadata() {
 fn wrong_password_is_refused_with_400_on_both_sides_and_nothing_is_delivered() {
     bounded(30, || {
         let ctx = Context::new();
-        let auth = Authenticator::start(&ctx).unwrap();
-        auth.add_user("admin", "secret");
+        let auth = admin_only(&ctx);
         let (server, endpoint) = plain_server(&ctx, SocketType::Pull);
         let server_events = server.monitor();
         let client = plain_client(&ctx, SocketType::Push, "admin", "wrong");
@@ -158,8 +163,7 @@ fn plain_server_without_a_handler_refuses_everyone() {
         ));
 
         // A handler that comes and goes: refused again once it has stopped.
-        let auth = Authenticator::start(&ctx).unwrap();
-        auth.add_user("admin", "secret");
+        let auth = admin_only(&ctx);
         assert_eq!(server.recv(0).unwrap(), "x");
         auth.stop();
         let late = plain_client(&ctx, SocketType::Push, "admin", "secret");
@@ -173,8 +177,7 @@ fn plain_server_without_a_handler_refuses_everyone() {
 fn a_plain_socket_never_accepts_a_null_peer() {
     bounded(30, || {
         let ctx = Context::new();
-        let auth = Authenticator::start(&ctx).unwrap();
-        auth.add_user("admin", "secret");
+        let _auth = admin_only(&ctx);
         // NULL client to a PLAIN server.
         let (server, endpoint) = plain_server(&ctx, SocketType::Pull);
         let server_events = server.monitor();
@@ -353,8 +356,7 @@ fn zmq_wait_event(mon: &zmq::Socket, event: zmq::SocketEvent) -> u32 {
 fn libzmq_plain_client_to_zerosock_server_allowed_and_denied() {
     bounded(60, || {
         let ctx = Context::new();
-        let auth = Authenticator::start(&ctx).unwrap();
-        auth.add_user("admin", "secret");
+        let _auth = admin_only(&ctx);
         let (server, endpoint) = plain_server(&ctx, SocketType::Pull);
         let events = server.monitor();
 
