@@ -21,7 +21,7 @@ mod transport;
 pub mod zap;
 mod zmtp;
 
-pub use context::{Context, ContextBuilder};
+pub use context::{Context, ContextBuilder, DEFAULT_BUSY_POLL};
 pub use error::{Error, Result};
 pub use monitor::{Event, EventKind, Monitor};
 pub use msg::Msg;

@@ -15,6 +15,8 @@ pub(crate) enum Kind {
     Router,
     Push,
     Pull,
+    Req,
+    Rep,
 }
 
 /// Options the rows set (libzmq names and units).
@@ -92,6 +94,8 @@ impl Api for Zerosock {
             Kind::Router => T::Router,
             Kind::Push => T::Push,
             Kind::Pull => T::Pull,
+            Kind::Req => T::Req,
+            Kind::Rep => T::Rep,
         };
         ctx.socket(t).map_err(|e| format!("zerosock socket: {e}"))
     }
@@ -163,6 +167,8 @@ impl Api for Libzmq {
             Kind::Router => zmq::ROUTER,
             Kind::Push => zmq::PUSH,
             Kind::Pull => zmq::PULL,
+            Kind::Req => zmq::REQ,
+            Kind::Rep => zmq::REP,
         };
         ctx.socket(t).map_err(|e| format!("libzmq socket: {e}"))
     }

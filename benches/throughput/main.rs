@@ -4,6 +4,8 @@
 //!   `std::net` TCP loopback stream as the ceiling for the 64 KiB tcp rows (`tcp/8B`, ...);
 //! * PUB fan-out, one PUB to 8 SUBs over tcp at 64 B and 4 KiB (`tcp/fanout8-64B`, ...);
 //! * 100 DEALERs to one ROUTER over tcp at 64 B (`tcp/dealer100-64B`);
+//! * REQ/REP latency over tcp, ipc and inproc, RTT/2 of 8 B round trips (`tcp/lat-8B`, ...),
+//!   a separate table under the main one;
 //! * memory held at the high-water mark, a separate table under the main one
 //!   (`rss/tcp-hwm1000-64KiB`, ...).
 //!
@@ -37,6 +39,10 @@
 //!   round-robin over them. Every DEALER says hello first; the clock starts when the ROUTER has
 //!   all 100 hellos and runs to its last arrival. The ROUTER checks each message's routing id
 //!   against the DEALER index in its body, and each DEALER's sequence.
+//! * Latency (`latency`): as libzmq's `local_lat`/`remote_lat`, REP echoes in its own thread
+//!   and context, REQ sends and waits in the main thread with another context (inproc: one
+//!   context). Five alternating runs per side; the median is shown (and the best), because a
+//!   single slow wake-up on this kind of machine moves one run but not the median.
 //! * Memory (`rss`): PUSH→PULL over tcp, the PULL never reads, the PUSH sends 64 KiB messages
 //!   with DONTWAIT until the queues and the kernel buffers are full. Each cell runs in a child
 //!   process (this binary re-run with `ZS_BENCH_RSS_CHILD` set) so that it has its own peak
@@ -60,6 +66,7 @@
 mod api;
 mod dealer;
 mod fanout;
+mod latency;
 mod pushpull;
 mod rss;
 mod watchdog;
@@ -235,10 +242,16 @@ fn main() {
         .iter()
         .filter(|(name, _, _)| matches(name))
         .collect();
-    if rows.is_empty() && rss_rows.is_empty() {
+    let all_lat: Vec<(String, &str)> = latency::TRANSPORTS
+        .iter()
+        .map(|&t| (latency::row_name(t), t))
+        .collect();
+    let lat_rows: Vec<&(String, &str)> = all_lat.iter().filter(|(n, _)| matches(n)).collect();
+    if rows.is_empty() && rss_rows.is_empty() && lat_rows.is_empty() {
         let names: Vec<&str> = all_rows
             .iter()
             .map(|r| r.name.as_str())
+            .chain(all_lat.iter().map(|(n, _)| n.as_str()))
             .chain(all_rss.iter().map(|(n, _, _)| n.as_str()))
             .collect();
         eprintln!(
@@ -263,6 +276,10 @@ fn main() {
     let mut failed = false;
     if !rows.is_empty() {
         failed |= main_table(&rows, rounds, raw_bytes, &watchdog);
+    }
+    if !lat_rows.is_empty() {
+        let lat_rounds = if quick { 1 } else { 5 };
+        failed |= latency_table(&lat_rows, lat_rounds, divisor, &watchdog);
     }
     if !rss_rows.is_empty() {
         failed |= rss_table(&rss_rows, &watchdog);
@@ -374,6 +391,83 @@ fn main_table(rows: &[&Row], rounds: usize, raw_bytes: u64, watchdog: &Watchdog)
         println!("{line}");
         for (lib, b) in [(Lib::Zerosock, &zs), (Lib::Libzmq, &lz)] {
             if let Some(e) = &b.failure {
+                println!("    {} failed: {e}", lib.name());
+            }
+        }
+    }
+    failed
+}
+
+/// Runs and prints the latency rows; true if any run failed.
+fn latency_table(
+    rows: &[&(String, &str)],
+    rounds: usize,
+    divisor: u64,
+    watchdog: &Watchdog,
+) -> bool {
+    println!();
+    println!(
+        "REQ/REP latency, RTT/2 of {} B round trips, REP and REQ in separate contexts (inproc: \
+         one); {rounds} alternating run(s) per side, median (best); ratio = zerosock/libzmq \
+         median, lower is better",
+        latency::SIZE
+    );
+    println!();
+    println!(
+        "{:<18} {:>9} {:>20} {:>20} {:>6}",
+        "row", "trips", "zerosock RTT/2", "libzmq RTT/2", "ratio"
+    );
+    let mut failed = false;
+    for (name, transport) in rows {
+        let trips = (latency::round_trips(transport) / divisor).max(2);
+        let mut runs: [Vec<Duration>; 2] = [Vec::new(), Vec::new()];
+        let mut failures: [Option<String>; 2] = [None, None];
+        for round in 0..rounds {
+            let order = if round % 2 == 0 {
+                [Lib::Zerosock, Lib::Libzmq]
+            } else {
+                [Lib::Libzmq, Lib::Zerosock]
+            };
+            for lib in order {
+                let side = lib as usize;
+                watchdog.arm(&format!("{} {name}", lib.name()), RUN_DEADLINE);
+                let result = match lib {
+                    Lib::Zerosock => latency::run::<api::Zerosock>(transport, trips),
+                    Lib::Libzmq => latency::run::<api::Libzmq>(transport, trips),
+                };
+                watchdog.disarm();
+                match result {
+                    Ok(d) => runs[side].push(d),
+                    Err(e) => {
+                        eprintln!("{} {name} round {}: FAILED: {e}", lib.name(), round + 1);
+                        failures[side].get_or_insert(e);
+                    }
+                }
+            }
+        }
+        failed |= failures.iter().any(Option::is_some);
+        let median = |v: &mut Vec<Duration>| {
+            v.sort();
+            (!v.is_empty()).then(|| (v[v.len() / 2], v[0]))
+        };
+        let (zs, lz) = (median(&mut runs[0]), median(&mut runs[1]));
+        let us = |d: Duration| d.as_secs_f64() * 1e6;
+        let show = |m: Option<(Duration, Duration)>| {
+            m.map_or("FAILED".to_string(), |(med, best)| {
+                format!("{:.2} us ({:.2})", us(med), us(best))
+            })
+        };
+        let ratio = match (zs, lz) {
+            (Some((a, _)), Some((b, _))) if !b.is_zero() => format!("{:.2}", us(a) / us(b)),
+            _ => "-".to_string(),
+        };
+        println!(
+            "{name:<18} {trips:>9} {:>20} {:>20} {ratio:>6}",
+            show(zs),
+            show(lz)
+        );
+        for (lib, f) in [(Lib::Zerosock, &failures[0]), (Lib::Libzmq, &failures[1])] {
+            if let Some(e) = f {
                 println!("    {} failed: {e}", lib.name());
             }
         }

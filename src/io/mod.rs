@@ -2,6 +2,7 @@
 //! connection or connect endpoint). The application threads reach them only through
 //! [`IoMailbox`] commands; data moves through pipes.
 
+mod busy_poll;
 mod mailbox;
 mod read_buf;
 mod session;

@@ -1,6 +1,7 @@
 //! The I/O thread: a mio poll loop over listeners and sessions, a command mailbox and a
 //! timer heap. It owns every connection it is given for that connection's whole life.
 
+use super::busy_poll::BusyPoll;
 use super::mailbox::{IoCommand, IoMailbox};
 use super::session::{Ctx, Session, Status, EMFILE_BACKOFF};
 use super::slab::{Key, Slab};
@@ -37,10 +38,15 @@ struct IoThread {
     objects: Slab<Object>,
     timers: BinaryHeap<Reverse<(Instant, Key)>>,
     stopping: bool,
+    busy_poll: BusyPoll,
 }
 
-/// Starts an I/O thread; returns its mailbox and handle.
-pub(crate) fn spawn(index: usize) -> io::Result<(Arc<IoMailbox>, JoinHandle<()>)> {
+/// Starts an I/O thread that polls without sleeping for up to `busy_poll` after work (see
+/// [`BusyPoll`]); returns its mailbox and handle.
+pub(crate) fn spawn(
+    index: usize,
+    busy_poll: Duration,
+) -> io::Result<(Arc<IoMailbox>, JoinHandle<()>)> {
     let poll = Poll::new()?;
     let waker = mio::Waker::new(poll.registry(), WAKER)?;
     let mailbox = Arc::new(IoMailbox::new(waker));
@@ -50,6 +56,7 @@ pub(crate) fn spawn(index: usize) -> io::Result<(Arc<IoMailbox>, JoinHandle<()>)
         objects: Slab::new(),
         timers: BinaryHeap::new(),
         stopping: false,
+        busy_poll: BusyPoll::new(busy_poll),
     };
     let handle = std::thread::Builder::new()
         .name(format!("zerosock-io-{index}"))
@@ -62,10 +69,12 @@ impl IoThread {
         let mut events = Events::with_capacity(1024);
         let mut commands = Vec::new();
         loop {
-            let timeout = self
+            let before = Instant::now();
+            let idle = self
                 .timers
                 .peek()
-                .map(|Reverse((at, _))| at.saturating_duration_since(Instant::now()));
+                .map(|Reverse((at, _))| at.saturating_duration_since(before));
+            let timeout = self.busy_poll.timeout(before, idle);
             if let Err(e) = self.poll.poll(&mut events, timeout) {
                 if e.kind() != io::ErrorKind::Interrupted {
                     log::error!("I/O thread poll failed: {e}");
@@ -73,6 +82,8 @@ impl IoThread {
                 }
                 continue;
             }
+            self.busy_poll
+                .after_poll(Instant::now(), !events.is_empty());
             for event in events.iter() {
                 if event.token() == WAKER {
                     continue;

@@ -1,12 +1,18 @@
-//! A listener at the process's file-descriptor limit: no busy loop while accepting fails
-//! with EMFILE, and it recovers when descriptors free up. Alone in its own test binary
-//! because it lowers the limit of the whole process.
+//! No busy loop where nothing is to be done: a listener at the process's file-descriptor
+//! limit (accepting fails with EMFILE; it must back off, and recover when descriptors free
+//! up), and I/O threads after traffic stops (their busy polling must end). In their own test
+//! binary because they measure the whole process's CPU time and one of them lowers the whole
+//! process's descriptor limit; the tests here take turns.
 mod common;
 use common::*;
 use std::net::TcpStream;
 use std::process::Command;
-use std::time::Duration;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 use zerosock::{Context, SocketType};
+
+/// The tests here run one at a time.
+static ALONE: Mutex<()> = Mutex::new(());
 
 /// User + system CPU time of this process, in clock ticks (1/100 s).
 fn cpu_ticks() -> u64 {
@@ -33,6 +39,7 @@ fn set_nofile(soft: usize) {
 
 #[test]
 fn accept_at_the_descriptor_limit_neither_spins_nor_gets_stuck() {
+    let _alone = ALONE.lock().unwrap_or_else(|e| e.into_inner());
     bounded(60, || {
         let ctx = Context::new();
         let pull = ctx.socket(SocketType::Pull).unwrap();
@@ -83,5 +90,57 @@ fn accept_at_the_descriptor_limit_neither_spins_nor_gets_stuck() {
         assert_eq!(pull.recv(0).unwrap(), "recovered");
         drop(clients);
         set_nofile(original);
+    });
+}
+
+/// Busy polling (on by default) keeps I/O threads awake only while traffic flows: once it
+/// stops, two contexts with connections over tcp and ipc spend next to no CPU.
+#[test]
+fn io_threads_stop_polling_when_traffic_stops() {
+    let _alone = ALONE.lock().unwrap_or_else(|e| e.into_inner());
+    bounded(60, || {
+        let contexts = [Context::new(), Context::new()];
+        let mut pairs = Vec::new();
+        for (i, ep) in ["tcp://127.0.0.1:*".to_string(), ipc_endpoint("busy-poll")]
+            .iter()
+            .enumerate()
+        {
+            let pull = contexts[i].socket(SocketType::Pull).unwrap();
+            pull.set_rcvtimeo(10_000).unwrap();
+            pull.bind(ep).unwrap();
+            let push = contexts[1 - i].socket(SocketType::Push).unwrap();
+            push.set_linger(0).unwrap();
+            push.connect(&pull.last_endpoint().unwrap()).unwrap();
+            pairs.push((push, pull));
+        }
+        // Traffic of every kind the spin adapts to: a stream, then ping-pong-like exchanges.
+        for (push, pull) in &pairs {
+            for burst in 0..20u32 {
+                // Within the high-water marks (1000 each side), so sends never wait.
+                for i in burst * 1000..(burst + 1) * 1000 {
+                    push.send(&i.to_le_bytes()[..], 0).unwrap();
+                }
+                for i in burst * 1000..(burst + 1) * 1000 {
+                    assert_eq!(pull.recv(0).unwrap(), &i.to_le_bytes()[..]);
+                }
+            }
+            let until = Instant::now() + Duration::from_millis(200);
+            while Instant::now() < until {
+                push.send("x", 0).unwrap();
+                assert_eq!(pull.recv(0).unwrap(), "x");
+            }
+        }
+        let before = cpu_ticks();
+        std::thread::sleep(Duration::from_secs(1)); // measuring idle CPU over a fixed window
+        let spent = cpu_ticks() - before;
+        assert!(
+            spent < 10,
+            "{spent} ticks of CPU in 1 s with no traffic: an I/O thread kept polling"
+        );
+        // Still connected and quick to answer.
+        for (push, pull) in &pairs {
+            push.send("again", 0).unwrap();
+            assert_eq!(pull.recv(0).unwrap(), "again");
+        }
     });
 }

@@ -1,0 +1,145 @@
+//! Adaptive busy polling: whether an I/O thread keeps polling without sleeping for a while
+//! after it had work, before it blocks in the kernel.
+//!
+//! Waking a thread that sleeps in `epoll_wait` (or a core that went idle with it) costs tens
+//! of microseconds on many machines, virtual ones most of all; in a request/reply exchange
+//! that cost is paid at every hop. An I/O thread that keeps polling for a little while after
+//! each burst of work sees the next message without that wake-up. It pays only while the
+//! next event does come within the window, so the thread keeps score: every time it runs out
+//! of work, the gap until its next event is a hit (within the window, whether it spun or
+//! slept) or a miss. It spins only while at least `HIT_RATE` of the recent gaps were hits, so
+//! a thread whose events come further apart than the window stops spinning after a couple of
+//! misses and costs nothing more than a sleeping one; a steady exchange keeps it awake
+//! between messages, and a spin that misses costs one window at most.
+
+use std::time::{Duration, Instant};
+
+/// Fraction of recent gaps that must have been hits for the thread to spin.
+const HIT_RATE: f32 = 0.8;
+/// Weight of the newest gap in the running score.
+const NEWEST: f32 = 0.25;
+
+pub(crate) struct BusyPoll {
+    /// The window (zero: never spin).
+    window: Duration,
+    /// Running share of hits among recent gaps.
+    score: f32,
+    /// When the thread last ran out of work, if it has not had an event since.
+    idle_since: Option<Instant>,
+}
+
+impl BusyPoll {
+    pub(crate) fn new(window: Duration) -> BusyPoll {
+        BusyPoll {
+            window,
+            score: 1.0,
+            idle_since: None,
+        }
+    }
+
+    /// The timeout for the next poll: zero while spinning pays, else `idle` (the timers'
+    /// wish). A spin window that has run out counts as a miss.
+    pub(crate) fn timeout(&mut self, now: Instant, idle: Option<Duration>) -> Option<Duration> {
+        if self.window.is_zero() {
+            return idle;
+        }
+        let since = *self.idle_since.get_or_insert(now);
+        if self.score >= HIT_RATE && now.saturating_duration_since(since) < self.window {
+            Some(Duration::ZERO)
+        } else {
+            idle
+        }
+    }
+
+    /// A poll returned at `now`; `busy` if it had events.
+    pub(crate) fn after_poll(&mut self, now: Instant, busy: bool) {
+        if !busy || self.window.is_zero() {
+            return;
+        }
+        if let Some(since) = self.idle_since.take() {
+            let hit = now.saturating_duration_since(since) <= self.window;
+            self.score += NEWEST * (f32::from(u8::from(hit)) - self.score);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const WINDOW: Duration = Duration::from_micros(200);
+    const US: Duration = Duration::from_micros(1);
+
+    /// Runs out of work at `t`, polls until an event arrives `gap` later; returns how long
+    /// the thread spun and the time of the event.
+    fn gap(b: &mut BusyPoll, t: Instant, gap: Duration) -> (Duration, Instant) {
+        let mut now = t;
+        let mut spun = Duration::ZERO;
+        while now < t + gap {
+            match b.timeout(now, None) {
+                Some(Duration::ZERO) => {
+                    b.after_poll(now, false);
+                    now += US;
+                    spun += US;
+                }
+                _ => now = t + gap,
+            }
+        }
+        b.after_poll(now, true);
+        (spun, now)
+    }
+
+    #[test]
+    fn disabled_never_spins() {
+        let mut b = BusyPoll::new(Duration::ZERO);
+        let t = Instant::now();
+        assert_eq!(b.timeout(t, None), None);
+        assert_eq!(b.timeout(t, Some(WINDOW)), Some(WINDOW));
+        assert_eq!(gap(&mut b, t, 10 * US).0, Duration::ZERO);
+    }
+
+    #[test]
+    fn a_steady_exchange_spins_through_every_gap() {
+        let mut b = BusyPoll::new(WINDOW);
+        let mut t = Instant::now();
+        for _ in 0..100 {
+            let (spun, at) = gap(&mut b, t, 90 * US);
+            assert_eq!(spun, 90 * US);
+            t = at;
+        }
+    }
+
+    #[test]
+    fn spinning_stops_when_gaps_are_longer_than_the_window() {
+        let mut b = BusyPoll::new(WINDOW);
+        let mut t = Instant::now();
+        let mut spins = Vec::new();
+        for _ in 0..20 {
+            // Each exchange: a short gap inside it, then a long one until the next.
+            let (_, at) = gap(&mut b, t, 20 * US);
+            let (spun, at) = gap(&mut b, at, Duration::from_millis(1));
+            spins.push(spun.as_micros());
+            t = at;
+        }
+        assert_eq!(spins[0], 200);
+        assert!(spins[3..].iter().all(|&s| s == 0), "{spins:?}");
+    }
+
+    #[test]
+    fn spinning_resumes_when_gaps_shrink_again() {
+        let mut b = BusyPoll::new(WINDOW);
+        let mut t = Instant::now();
+        for _ in 0..5 {
+            t = gap(&mut b, t, Duration::from_millis(2)).1;
+        }
+        assert_eq!(gap(&mut b, t, Duration::from_millis(2)).0, Duration::ZERO);
+        let mut spun = Vec::new();
+        for _ in 0..10 {
+            let (s, at) = gap(&mut b, t, 50 * US);
+            spun.push(s.as_micros());
+            t = at;
+        }
+        assert_eq!(spun[0], 0);
+        assert_eq!(*spun.last().unwrap(), 50, "{spun:?}");
+    }
+}
