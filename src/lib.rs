@@ -16,6 +16,7 @@ mod poll;
 mod proxy;
 mod socket;
 mod socket_type;
+mod spares;
 mod sync;
 mod transport;
 pub mod zap;

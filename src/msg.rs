@@ -36,21 +36,30 @@ const SLAB_SIZE: usize = 32 * 1024;
 const BIG_SLAB_MAX_BODY: usize = 64 * 1024;
 const BIG_SLAB_SIZE: usize = 1024 * 1024;
 
-type Slab = std::thread::LocalKey<std::cell::RefCell<bytes::BytesMut>>;
+/// A thread's slab being filled, and used slabs to reuse.
+#[derive(Default)]
+struct SlabState {
+    current: bytes::BytesMut,
+    spares: crate::spares::Spares,
+}
+
+type Slab = std::thread::LocalKey<std::cell::RefCell<SlabState>>;
 
 thread_local! {
-    static SLAB: std::cell::RefCell<bytes::BytesMut> = std::cell::RefCell::new(bytes::BytesMut::new());
-    static BIG_SLAB: std::cell::RefCell<bytes::BytesMut> = std::cell::RefCell::new(bytes::BytesMut::new());
+    static SLAB: std::cell::RefCell<SlabState> = std::cell::RefCell::default();
+    static BIG_SLAB: std::cell::RefCell<SlabState> = std::cell::RefCell::default();
 }
 
 fn slab_copy(which: &'static Slab, size: usize, data: &[u8]) -> Bytes {
-    which.with(|slab| {
-        let mut slab = slab.borrow_mut();
-        if slab.capacity() - slab.len() < data.len() {
-            *slab = bytes::BytesMut::with_capacity(size);
+    which.with(|state| {
+        let mut state = state.borrow_mut();
+        let SlabState { current, spares } = &mut *state;
+        if current.capacity() - current.len() < data.len() {
+            let full = std::mem::replace(current, spares.take(size));
+            spares.keep(full);
         }
-        slab.extend_from_slice(data);
-        slab.split().freeze()
+        current.extend_from_slice(data);
+        current.split().freeze()
     })
 }
 

@@ -13,6 +13,7 @@
 //!   beyond that never more than what has arrived, so memory follows received bytes, not
 //!   announced sizes.
 
+use crate::spares::Spares;
 use bytes::BytesMut;
 use std::io::{self, Read};
 
@@ -22,6 +23,11 @@ const READ_CHUNK: usize = 64 * 1024;
 pub(crate) const PREALLOC_MAX: usize = 1024 * 1024;
 /// A decoded body at least this large switches to large-frame buffers.
 const LARGE_FRAME: usize = 16 * 1024;
+
+thread_local! {
+    /// Large buffers of this I/O thread's sessions, reused once their bodies are gone.
+    static SPARES: std::cell::RefCell<Spares> = std::cell::RefCell::default();
+}
 
 #[derive(Default)]
 pub(crate) struct ReadBuf {
@@ -59,7 +65,18 @@ impl ReadBuf {
         let need = wants.saturating_sub(len);
         let mut chunk = need.clamp(READ_CHUNK, PREALLOC_MAX.max(len));
         if (need > READ_CHUNK || self.large) && self.buf.capacity() - len < chunk {
-            self.buf.reserve(chunk.max(PREALLOC_MAX));
+            if len + chunk <= PREALLOC_MAX {
+                // A new large buffer: a spare of this thread's if one is free again; the
+                // undecoded tail moves over (at most one frame's worth of bytes).
+                SPARES.with(|spares| {
+                    let mut spares = spares.borrow_mut();
+                    let mut fresh = spares.take(PREALLOC_MAX);
+                    fresh.extend_from_slice(&self.buf);
+                    spares.keep(std::mem::replace(&mut self.buf, fresh));
+                });
+            } else {
+                self.buf.reserve(chunk.max(PREALLOC_MAX));
+            }
         }
         if self.large {
             chunk = chunk.max(self.buf.capacity() - len);
