@@ -32,6 +32,10 @@ thread_local! {
 #[derive(Default)]
 pub(crate) struct ReadBuf {
     buf: BytesMut,
+    /// The room after `buf`'s bytes that the last read zeroed but did not fill, split off
+    /// so the decoder sees only received bytes, and joined back (in place) for the next
+    /// read: the room is zeroed once per buffer, not once per read.
+    room: BytesMut,
     large: bool,
 }
 
@@ -44,6 +48,7 @@ impl ReadBuf {
     /// Forgets the bytes of a connection that went away, keeping the allocation.
     pub(crate) fn clear(&mut self) {
         self.buf.clear();
+        self.room = BytesMut::new();
         self.large = false;
     }
 
@@ -62,9 +67,16 @@ impl ReadBuf {
     /// its current frame. Returns what `read` returned; the received bytes are appended.
     pub(crate) fn read_from(&mut self, stream: &mut impl Read, wants: usize) -> io::Result<usize> {
         let len = self.buf.len();
+        // The zeroed room comes back if it still follows the bytes in the same allocation
+        // (the decoder only ever takes bytes off the front); else it is let go.
+        let room = std::mem::take(&mut self.room);
+        if !room.is_empty() && self.buf.as_ptr().wrapping_add(len) == room.as_ptr() {
+            self.buf.unsplit(room);
+        }
         let need = wants.saturating_sub(len);
         let mut chunk = need.clamp(READ_CHUNK, PREALLOC_MAX.max(len));
         if (need > READ_CHUNK || self.large) && self.buf.capacity() - len < chunk {
+            self.buf.truncate(len);
             if len + chunk <= PREALLOC_MAX {
                 // A new large buffer: a spare of this thread's if one is free again; the
                 // undecoded tail moves over (at most one frame's worth of bytes).
@@ -81,9 +93,12 @@ impl ReadBuf {
         if self.large {
             chunk = chunk.max(self.buf.capacity() - len);
         }
-        self.buf.resize(len + chunk, 0);
-        let result = stream.read(&mut self.buf[len..]);
-        self.buf.truncate(len + result.as_ref().map_or(0, |n| *n));
+        if self.buf.len() < len + chunk {
+            self.buf.resize(len + chunk, 0);
+        }
+        let result = stream.read(&mut self.buf[len..len + chunk]);
+        let end = len + result.as_ref().map_or(0, |n| *n);
+        self.room = self.buf.split_off(end);
         result
     }
 }
