@@ -6,16 +6,22 @@
 //! that cost is paid at every hop. An I/O thread that keeps polling for a little while after
 //! each burst of work sees the next message without that wake-up. It pays only while the
 //! next event does come within the window, so the thread keeps score: every time it runs out
-//! of work, the gap until its next event is a hit (within the window, whether it spun or
-//! slept) or a miss. It spins only while at least `HIT_RATE` of the recent gaps were hits, so
-//! a thread whose events come further apart than the window stops spinning after a couple of
-//! misses and costs nothing more than a sleeping one; a steady exchange keeps it awake
-//! between messages, and a spin that misses costs one window at most.
+//! of work, the gap until its next event is a hit or a miss. It spins only while at least
+//! `HIT_RATE` of the recent gaps were hits, so a thread whose events come further apart stops
+//! spinning after a couple of misses and costs nothing more than a sleeping one; a steady
+//! exchange keeps it awake between messages, and a spin that misses costs one window at most.
+//!
+//! A gap of up to twice the window is a hit. Sleeping makes gaps longer (the wake-ups it
+//! costs are in them, on this side and the peer's), so an exchange whose two sides both
+//! stopped spinning can show gaps longer than the window that spinning would bring back
+//! under it; with hits counted only within the window, it would never start again.
 
 use std::time::{Duration, Instant};
 
 /// Fraction of recent gaps that must have been hits for the thread to spin.
 const HIT_RATE: f32 = 0.8;
+/// A gap of up to this many windows counts as a hit.
+const HIT_GAP: u32 = 2;
 /// Weight of the newest gap in the running score.
 const NEWEST: f32 = 0.25;
 
@@ -57,7 +63,7 @@ impl BusyPoll {
             return;
         }
         if let Some(since) = self.idle_since.take() {
-            let hit = now.saturating_duration_since(since) <= self.window;
+            let hit = now.saturating_duration_since(since) <= self.window * HIT_GAP;
             self.score += NEWEST * (f32::from(u8::from(hit)) - self.score);
         }
     }
@@ -141,5 +147,24 @@ mod tests {
         }
         assert_eq!(spun[0], 0);
         assert_eq!(*spun.last().unwrap(), 50, "{spun:?}");
+    }
+
+    #[test]
+    fn gaps_a_little_longer_than_the_window_restart_spinning() {
+        let mut b = BusyPoll::new(WINDOW);
+        let mut t = Instant::now();
+        for _ in 0..5 {
+            t = gap(&mut b, t, Duration::from_millis(2)).1;
+        }
+        // Both sides asleep: round trips of 300 us. Spinning comes back (and would shorten
+        // them); each spin lasts at most the window.
+        let mut spun = Vec::new();
+        for _ in 0..10 {
+            let (s, at) = gap(&mut b, t, 300 * US);
+            spun.push(s.as_micros());
+            t = at;
+        }
+        assert_eq!(spun[0], 0);
+        assert_eq!(*spun.last().unwrap(), 200, "{spun:?}");
     }
 }
