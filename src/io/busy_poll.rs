@@ -57,13 +57,14 @@ impl BusyPoll {
         }
     }
 
-    /// A poll returned at `now`; `busy` if it had events.
-    pub(crate) fn after_poll(&mut self, now: Instant, busy: bool) {
+    /// A poll returned; `busy` if it had events. `now` (the clock) is read only when the
+    /// poll ended a gap.
+    pub(crate) fn after_poll(&mut self, now: impl FnOnce() -> Instant, busy: bool) {
         if !busy || self.window.is_zero() {
             return;
         }
         if let Some(since) = self.idle_since.take() {
-            let hit = now.saturating_duration_since(since) <= self.window * HIT_GAP;
+            let hit = now().saturating_duration_since(since) <= self.window * HIT_GAP;
             self.score += NEWEST * (f32::from(u8::from(hit)) - self.score);
         }
     }
@@ -84,14 +85,14 @@ mod tests {
         while now < t + gap {
             match b.timeout(now, None) {
                 Some(Duration::ZERO) => {
-                    b.after_poll(now, false);
+                    b.after_poll(|| now, false);
                     now += US;
                     spun += US;
                 }
                 _ => now = t + gap,
             }
         }
-        b.after_poll(now, true);
+        b.after_poll(|| now, true);
         (spun, now)
     }
 

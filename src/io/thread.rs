@@ -82,8 +82,7 @@ impl IoThread {
                 }
                 continue;
             }
-            self.busy_poll
-                .after_poll(Instant::now(), !events.is_empty());
+            self.busy_poll.after_poll(Instant::now, !events.is_empty());
             for event in events.iter() {
                 if event.token() == WAKER {
                     continue;
