@@ -68,14 +68,19 @@ pub(crate) enum WriteError<T> {
 }
 
 struct Chunk<T> {
-    slots: [UnsafeCell<MaybeUninit<T>>; CHUNK],
+    slots: [Slot<T>; CHUNK],
     next: AtomicPtr<Chunk<T>>,
 }
+
+/// One item's place, on cache lines of its own: the writer filling the next slot does not
+/// take the line the reader is reading from.
+#[repr(align(64))]
+struct Slot<T>(UnsafeCell<MaybeUninit<T>>);
 
 impl<T> Chunk<T> {
     fn alloc() -> *mut Chunk<T> {
         Box::into_raw(Box::new(Chunk {
-            slots: std::array::from_fn(|_| UnsafeCell::new(MaybeUninit::uninit())),
+            slots: std::array::from_fn(|_| Slot(UnsafeCell::new(MaybeUninit::uninit()))),
             next: AtomicPtr::new(ptr::null_mut()),
         }))
     }
@@ -120,7 +125,7 @@ impl<T> Drop for Shared<T> {
             let idx = (pos - base) as usize;
             // SAFETY: slots in `read..written` were initialised by the writer and never
             // consumed by the reader; each is dropped exactly once here.
-            unsafe { (*chunk).slots[idx].with_mut(|p| (*p).assume_init_drop()) };
+            unsafe { (*chunk).slots[idx].0.with_mut(|p| (*p).assume_init_drop()) };
         }
         while !chunk.is_null() {
             // SAFETY: as above; the rest of the chain holds no initialised items.
@@ -225,7 +230,7 @@ impl<T: Item> Writer<T> {
         let idx = (self.written - self.tail_base) as usize;
         // SAFETY: slot `written` lies in `tail` (checked above) and is beyond `published`,
         // so the reader does not access it; it is uninitialised (consumed or never used).
-        unsafe { (*self.tail).slots[idx].with_mut(|p| (*p).write(item)) };
+        unsafe { (*self.tail).slots[idx].0.with_mut(|p| (*p).write(item)) };
         self.written += 1;
         if !more {
             self.complete = self.written;
@@ -296,7 +301,7 @@ impl<T: Item> Writer<T> {
             let idx = (pos - base) as usize;
             // SAFETY: slot `pos` was initialised by `write`, never published, and is dropped
             // once: `written` moves back below it right after.
-            unsafe { (*chunk).slots[idx].with_mut(|p| (*p).assume_init_drop()) };
+            unsafe { (*chunk).slots[idx].0.with_mut(|p| (*p).assume_init_drop()) };
         }
         self.written = self.complete;
         self.tail = self.complete_tail;
@@ -399,7 +404,7 @@ impl<T: Item> Reader<T> {
         let idx = (self.read - self.head_base) as usize;
         // SAFETY: slot `read` is below the published count we observed with Acquire, so the
         // writer initialised it and will not touch it again; we consume it exactly once.
-        let item = unsafe { (*self.head).slots[idx].with(|p| (*p).assume_init_read()) };
+        let item = unsafe { (*self.head).slots[idx].0.with(|p| (*p).assume_init_read()) };
         self.read += 1;
         self.in_message = item.more();
         if !self.in_message {
