@@ -51,6 +51,7 @@ impl FairQueue {
     }
 
     /// Receives one frame and the pipe it came from.
+    #[inline(always)]
     pub(crate) fn recv<P: Pipes + ?Sized>(
         &mut self,
         pipes: &mut P,

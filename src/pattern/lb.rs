@@ -51,6 +51,7 @@ impl LoadBalancer {
     }
 
     /// Sends one frame to the pipe whose turn it is; returns the pipe used.
+    #[inline(always)]
     pub(crate) fn send<P: Pipes + ?Sized>(
         &mut self,
         pipes: &mut P,
