@@ -28,6 +28,13 @@ fn cpu_ticks() -> u64 {
     field(11) + field(12) // utime, stime (fields 14 and 15 of the whole line)
 }
 
+/// CPU ticks this process spends while the calling thread sleeps for a second.
+fn cpu_ticks_in_a_second() -> u64 {
+    let before = cpu_ticks();
+    std::thread::sleep(Duration::from_secs(1)); // measuring idle CPU over a fixed window
+    cpu_ticks() - before
+}
+
 fn set_nofile(soft: usize) {
     let status = Command::new("prlimit")
         .arg(format!("--pid={}", std::process::id()))
@@ -68,9 +75,7 @@ fn accept_at_the_descriptor_limit_neither_spins_nor_gets_stuck() {
         }
         assert!(!clients.is_empty());
         // With accepts failing, the I/O thread must back off, not spin.
-        let before = cpu_ticks();
-        std::thread::sleep(Duration::from_secs(1)); // measuring idle CPU over a fixed window
-        let spent = cpu_ticks() - before;
+        let spent = cpu_ticks_in_a_second();
         assert!(
             spent < 30,
             "{spent} ticks of CPU in 1 s at the fd limit: a busy loop"
@@ -130,9 +135,7 @@ fn io_threads_stop_polling_when_traffic_stops() {
                 assert_eq!(pull.recv(0).unwrap(), "x");
             }
         }
-        let before = cpu_ticks();
-        std::thread::sleep(Duration::from_secs(1)); // measuring idle CPU over a fixed window
-        let spent = cpu_ticks() - before;
+        let spent = cpu_ticks_in_a_second();
         assert!(
             spent < 10,
             "{spent} ticks of CPU in 1 s with no traffic: an I/O thread kept polling"

@@ -132,8 +132,8 @@ mod tests {
         assert!(spins[3..].iter().all(|&s| s == 0), "{spins:?}");
     }
 
-    #[test]
-    fn spinning_resumes_when_gaps_shrink_again() {
+    /// After long gaps (spinning off), ten gaps of `gap`: how long the thread spun in each.
+    fn spins_after_long_gaps(gap_len: Duration) -> Vec<u128> {
         let mut b = BusyPoll::new(WINDOW);
         let mut t = Instant::now();
         for _ in 0..5 {
@@ -142,29 +142,25 @@ mod tests {
         assert_eq!(gap(&mut b, t, Duration::from_millis(2)).0, Duration::ZERO);
         let mut spun = Vec::new();
         for _ in 0..10 {
-            let (s, at) = gap(&mut b, t, 50 * US);
+            let (s, at) = gap(&mut b, t, gap_len);
             spun.push(s.as_micros());
             t = at;
         }
+        spun
+    }
+
+    #[test]
+    fn spinning_resumes_when_gaps_shrink_again() {
+        let spun = spins_after_long_gaps(50 * US);
         assert_eq!(spun[0], 0);
         assert_eq!(*spun.last().unwrap(), 50, "{spun:?}");
     }
 
+    /// Both sides asleep: round trips of 300 us. Spinning comes back (and would shorten
+    /// them); each spin lasts at most the window.
     #[test]
     fn gaps_a_little_longer_than_the_window_restart_spinning() {
-        let mut b = BusyPoll::new(WINDOW);
-        let mut t = Instant::now();
-        for _ in 0..5 {
-            t = gap(&mut b, t, Duration::from_millis(2)).1;
-        }
-        // Both sides asleep: round trips of 300 us. Spinning comes back (and would shorten
-        // them); each spin lasts at most the window.
-        let mut spun = Vec::new();
-        for _ in 0..10 {
-            let (s, at) = gap(&mut b, t, 300 * US);
-            spun.push(s.as_micros());
-            t = at;
-        }
+        let spun = spins_after_long_gaps(300 * US);
         assert_eq!(spun[0], 0);
         assert_eq!(*spun.last().unwrap(), 200, "{spun:?}");
     }
