@@ -66,7 +66,9 @@ impl ContextBuilder {
     /// arrives within that time is handled without the cost of waking a sleeping thread,
     /// which dominates request/reply latency on many machines. The window adapts: a thread
     /// whose traffic comes further apart than this stops spinning after a few misses, so an
-    /// idle or lightly loaded context spends no CPU on it. libzmq has no such setting (it
+    /// idle or lightly loaded context spends no CPU on it; a window as long as the quiet
+    /// spells of a connection keeps its thread spinning through them (`Duration::MAX`: a
+    /// thread that never sleeps, a core per I/O thread). libzmq has no such setting (it
     /// always sleeps at once).
     pub fn busy_poll(mut self, window: Duration) -> Self {
         self.busy_poll = window;

@@ -64,7 +64,7 @@ impl BusyPoll {
             return;
         }
         if let Some(since) = self.idle_since.take() {
-            let hit = now().saturating_duration_since(since) <= self.window * HIT_GAP;
+            let hit = now().saturating_duration_since(since) <= self.window.saturating_mul(HIT_GAP);
             self.score += NEWEST * (f32::from(u8::from(hit)) - self.score);
         }
     }
@@ -103,6 +103,17 @@ mod tests {
         assert_eq!(b.timeout(t, None), None);
         assert_eq!(b.timeout(t, Some(WINDOW)), Some(WINDOW));
         assert_eq!(gap(&mut b, t, 10 * US).0, Duration::ZERO);
+    }
+
+    #[test]
+    fn the_longest_window_neither_overflows_nor_stops() {
+        let mut b = BusyPoll::new(Duration::MAX);
+        let mut t = Instant::now();
+        for _ in 0..5 {
+            let (spun, at) = gap(&mut b, t, 30 * US);
+            assert_eq!(spun, 30 * US);
+            t = at;
+        }
     }
 
     #[test]
