@@ -228,7 +228,17 @@ impl Msg {
         self.as_bytes().to_vec()
     }
 
-    /// The body, shared, if it is stored out of line (the encoder sends such bodies without
+    /// The body if it is stored in the message itself: the whole inline array and how many
+    /// of its bytes are the body (the encoder copies it with one fixed-size move).
+    #[inline]
+    pub(crate) fn inline(&self) -> Option<(&[u8; INLINE_CAPACITY], usize)> {
+        match &self.body {
+            Body::Inline { len, data } => Some((data, *len as usize)),
+            Body::Shared(_) => None,
+        }
+    }
+
+    /// The body if it is a shared buffer (large bodies go to the wire from it without
     /// copying them).
     #[inline]
     pub(crate) fn shared(&self) -> Option<&Bytes> {

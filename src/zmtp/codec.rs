@@ -198,6 +198,17 @@ impl OutQueue {
     }
 
     fn push_body(&mut self, flags: u8, msg: &Msg) {
+        if let Some((data, size)) = msg.inline() {
+            // Small frames, the common case: header and body in one append.
+            const _: () = assert!(INLINE_CAPACITY <= 255, "inline sizes fit the short header");
+            let mut frame = [0u8; 2 + INLINE_CAPACITY];
+            frame[0] = flags;
+            frame[1] = size as u8;
+            frame[2..].copy_from_slice(data);
+            self.batch.extend_from_slice(&frame[..2 + size]);
+            self.len += 2 + size;
+            return;
+        }
         let size = msg.len();
         self.push_header(flags, size);
         match msg.shared() {
