@@ -43,8 +43,9 @@ impl BusyPoll {
         }
     }
 
-    /// The timeout for the next poll: zero while spinning pays, else `idle` (the timers'
-    /// wish). A spin window that has run out counts as a miss.
+    /// The timeout for the next poll: zero while within the window of the last burst and
+    /// spinning pays, else `idle` (the timers' wish). The first call after a burst starts
+    /// the gap; the poll that ends it scores it.
     pub(crate) fn timeout(&mut self, now: Instant, idle: Option<Duration>) -> Option<Duration> {
         if self.window.is_zero() {
             return idle;
