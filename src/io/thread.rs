@@ -83,6 +83,10 @@ impl IoThread {
                 continue;
             }
             self.busy_poll.after_poll(Instant::now, !events.is_empty());
+            if events.is_empty() && timeout == Some(Duration::ZERO) {
+                // Spinning: let any other runnable thread on this core go first.
+                std::thread::yield_now();
+            }
             for event in events.iter() {
                 if event.token() == WAKER {
                     continue;
