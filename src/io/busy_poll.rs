@@ -106,26 +106,25 @@ mod tests {
         assert_eq!(gap(&mut b, t, 10 * US).0, Duration::ZERO);
     }
 
-    #[test]
-    fn the_longest_window_neither_overflows_nor_stops() {
-        let mut b = BusyPoll::new(Duration::MAX);
+    /// `rounds` gaps of `gap_len` under `window`: the thread must spin through each.
+    fn assert_spins_through(window: Duration, gap_len: Duration, rounds: usize) {
+        let mut b = BusyPoll::new(window);
         let mut t = Instant::now();
-        for _ in 0..5 {
-            let (spun, at) = gap(&mut b, t, 30 * US);
-            assert_eq!(spun, 30 * US);
+        for round in 0..rounds {
+            let (spun, at) = gap(&mut b, t, gap_len);
+            assert_eq!(spun, gap_len, "gap {round}");
             t = at;
         }
     }
 
     #[test]
+    fn the_longest_window_neither_overflows_nor_stops() {
+        assert_spins_through(Duration::MAX, 30 * US, 5);
+    }
+
+    #[test]
     fn a_steady_exchange_spins_through_every_gap() {
-        let mut b = BusyPoll::new(WINDOW);
-        let mut t = Instant::now();
-        for _ in 0..100 {
-            let (spun, at) = gap(&mut b, t, 90 * US);
-            assert_eq!(spun, 90 * US);
-            t = at;
-        }
+        assert_spins_through(WINDOW, 90 * US, 100);
     }
 
     #[test]
