@@ -83,8 +83,9 @@ impl IoThread {
                 continue;
             }
             self.busy_poll.after_poll(Instant::now, !events.is_empty());
-            if events.is_empty() && timeout == Some(Duration::ZERO) {
-                // Spinning: let any other runnable thread on this core go first.
+            if events.is_empty() && timeout == Some(Duration::ZERO) && idle != timeout {
+                // Spinning (not a timer that is due): let any other runnable thread on this
+                // core go first.
                 std::thread::yield_now();
             }
             for event in events.iter() {
