@@ -53,6 +53,8 @@ pub(crate) trait Api: 'static {
     type Ctx: Clone + Send + 'static;
     type Sock: Send + 'static;
     type Msg: Deref<Target = [u8]>;
+    /// A body that can be sent many times without a copy (zerosock: `Bytes`).
+    type Shared: Send + 'static;
 
     /// A context with one I/O thread (both libraries' default).
     fn context() -> Self::Ctx;
@@ -63,6 +65,10 @@ pub(crate) trait Api: 'static {
     fn connect(sock: &Self::Sock, endpoint: &str) -> Result<(), String>;
     /// Sends one single-frame message; `dontwait` fails with `Fail::Again` instead of waiting.
     fn send(sock: &Self::Sock, body: &[u8], dontwait: bool) -> Result<(), Fail>;
+    /// `body` as a [`Api::Shared`] body; `None` where the library has no such send.
+    fn share(body: &[u8]) -> Option<Self::Shared>;
+    /// Sends one single-frame message whose body is shared with the caller, not copied.
+    fn send_shared(sock: &Self::Sock, body: &Self::Shared) -> Result<(), Fail>;
     /// A message to receive into.
     fn msg() -> Self::Msg;
     /// Receives one frame into `msg`, waiting up to `RCVTIMEO`.
@@ -80,6 +86,7 @@ impl Api for Zerosock {
     type Ctx = zerosock::Context;
     type Sock = zerosock::Socket;
     type Msg = zerosock::Msg;
+    type Shared = bytes::Bytes;
 
     fn context() -> Self::Ctx {
         zerosock::Context::new()
@@ -130,6 +137,14 @@ impl Api for Zerosock {
         sock.send(body, flags).map_err(zerosock_fail)
     }
 
+    fn share(body: &[u8]) -> Option<Self::Shared> {
+        Some(bytes::Bytes::copy_from_slice(body))
+    }
+
+    fn send_shared(sock: &Self::Sock, body: &Self::Shared) -> Result<(), Fail> {
+        sock.send(body.clone(), 0).map_err(zerosock_fail)
+    }
+
     fn msg() -> Self::Msg {
         zerosock::Msg::default()
     }
@@ -154,6 +169,9 @@ impl Api for Libzmq {
     type Ctx = zmq::Context;
     type Sock = zmq::Socket;
     type Msg = zmq::Message;
+    /// The `zmq` crate sends a body without a copy only once (`zmq_msg_init_data`), so
+    /// there is nothing to share between sends.
+    type Shared = ();
 
     fn context() -> Self::Ctx {
         zmq::Context::new()
@@ -202,6 +220,14 @@ impl Api for Libzmq {
     fn send(sock: &Self::Sock, body: &[u8], dontwait: bool) -> Result<(), Fail> {
         let flags = if dontwait { zmq::DONTWAIT } else { 0 };
         sock.send(body, flags).map_err(libzmq_fail)
+    }
+
+    fn share(_: &[u8]) -> Option<Self::Shared> {
+        None
+    }
+
+    fn send_shared(_: &Self::Sock, _: &Self::Shared) -> Result<(), Fail> {
+        Err(Fail::Other("libzmq: no shared sends".to_string()))
     }
 
     fn msg() -> Self::Msg {

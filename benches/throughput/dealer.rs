@@ -13,7 +13,8 @@
 
 use crate::api::{Api, Fail, Kind, Opt};
 use crate::{
-    cpu_per_msg, cpu_ticks, stamp, Sample, LINGER_MS, RCVTIMEO_MS, RUN_DEADLINE, SNDTIMEO_MS,
+    cpu_per_msg, cpu_ticks, peer_context, stamp, Sample, LINGER_MS, RCVTIMEO_MS, RUN_DEADLINE,
+    SNDTIMEO_MS,
 };
 use std::sync::mpsc;
 use std::thread::JoinHandle;
@@ -50,12 +51,14 @@ pub(crate) fn run<A: Api>(size: usize, per_dealer: u64) -> Result<Sample, String
     A::set(&router, Opt::Linger(LINGER_MS))?;
     let ep = A::bind(&router, "tcp://127.0.0.1:*")?;
 
+    // The DEALERs share a context of their own (one process of clients).
+    let dealer_ctx = peer_context::<A>(&ctx, "tcp");
     let mut senders: Vec<(mpsc::Sender<Signal>, SenderThread)> = Vec::new();
     let per_thread = DEALERS / THREADS;
     for t in 0..THREADS {
         let mut dealers = Vec::new();
         for index in t * per_thread..(t + 1) * per_thread {
-            let dealer = A::socket(&ctx, Kind::Dealer)?;
+            let dealer = A::socket(&dealer_ctx, Kind::Dealer)?;
             A::set(&dealer, Opt::RoutingId(&routing_id(index)))?;
             A::set(&dealer, Opt::SndTimeo(SNDTIMEO_MS))?;
             A::set(&dealer, Opt::Linger(LINGER_MS))?;
@@ -94,6 +97,7 @@ pub(crate) fn run<A: Api>(size: usize, per_dealer: u64) -> Result<Sample, String
     let cpu_after = cpu_ticks();
     drop(router);
     drop(ctx);
+    drop(dealer_ctx);
 
     let (cpu_before, elapsed) = received?;
     sent?;

@@ -12,7 +12,7 @@
 //! last arrival.
 
 use crate::api::{Api, Fail, Kind, Opt};
-use crate::{cpu_per_msg, cpu_ticks, stamp, Sample, LINGER_MS, RCVTIMEO_MS};
+use crate::{cpu_per_msg, cpu_ticks, peer_context, stamp, Sample, LINGER_MS, RCVTIMEO_MS};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -43,10 +43,12 @@ pub(crate) fn run<A: Api>(size: usize, published: u64) -> Result<Sample, String>
     A::set(&publisher, Opt::Linger(LINGER_MS))?;
     let ep = A::bind(&publisher, "tcp://127.0.0.1:*")?;
 
+    // The subscribers share a context of their own (one process of subscribers).
+    let sub_ctx = peer_context::<A>(&ctx, "tcp");
     let ready = Arc::new(AtomicUsize::new(0));
     let mut subscribers: Vec<JoinHandle<Result<Received, String>>> = Vec::new();
     for index in 0..SUBSCRIBERS {
-        let sub = A::socket(&ctx, Kind::Sub)?;
+        let sub = A::socket(&sub_ctx, Kind::Sub)?;
         A::set(&sub, Opt::RcvHwm(0))?;
         A::set(&sub, Opt::RcvTimeo(RCVTIMEO_MS))?;
         A::set(&sub, Opt::Subscribe(b""))?;
@@ -82,6 +84,7 @@ pub(crate) fn run<A: Api>(size: usize, published: u64) -> Result<Sample, String>
     let cpu_after = cpu_ticks();
     drop(publisher);
     drop(ctx);
+    drop(sub_ctx);
 
     let (cpu_before, start) = started?;
     let mut last = start;

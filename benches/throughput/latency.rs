@@ -5,7 +5,9 @@
 //! The figure is half the mean round trip (RTT/2), libzmq's convention.
 
 use crate::api::{Api, Fail, Kind, Opt};
-use crate::{check, endpoint, remove_ipc_file, stamp, timed_out, LINGER_MS, RCVTIMEO_MS};
+use crate::{
+    check, endpoint, peer_context, remove_ipc_file, stamp, timed_out, LINGER_MS, RCVTIMEO_MS,
+};
 use std::time::{Duration, Instant};
 
 /// Transports of the latency rows.
@@ -34,12 +36,7 @@ pub(crate) fn run<A: Api>(transport: &str, round_trips: u64) -> Result<Duration,
     A::set(&rep, Opt::RcvTimeo(RCVTIMEO_MS))?;
     A::set(&rep, Opt::Linger(LINGER_MS))?;
     let ep = A::bind(&rep, &endpoint(transport, A::LIB))?;
-    // inproc endpoints belong to one context: both sides share it there.
-    let req_ctx = if transport == "inproc" {
-        rep_ctx.clone()
-    } else {
-        A::context()
-    };
+    let req_ctx = peer_context::<A>(&rep_ctx, transport);
     let echo = std::thread::spawn(move || -> Result<(), String> {
         let mut msg = A::msg();
         for seq in 0..round_trips {

@@ -1,9 +1,11 @@
 //! zerosock against libzmq (through the `zmq` crate), side by side in one run:
 //!
 //! * PUSH/PULL throughput over tcp, ipc and inproc at 8 B, 64 B, 1 KiB and 64 KiB, plus a raw
-//!   `std::net` TCP loopback stream as the ceiling for the 64 KiB tcp row (the better of
-//!   64 KiB and 256 KiB writes, run in each of that row's rounds; best round shown, with
-//!   zerosock's share of it) (`tcp/8B`, ...);
+//!   `std::net` TCP loopback stream as the ceiling for the 64 KiB tcp row (the best of
+//!   64 KiB, 256 KiB and 1 MiB writes, read 1 MiB at a time, run in each of that row's
+//!   rounds; best round shown, with zerosock's share of it, both as measured and with
+//!   zero-copy sends: `Bytes` bodies that the socket takes without a copy, as the raw stream
+//!   writes its buffer without one) (`tcp/8B`, ...);
 //! * PUB fan-out, one PUB to 8 SUBs over tcp at 64 B and 4 KiB (`tcp/fanout8-64B`, ...);
 //! * 100 DEALERs to one ROUTER over tcp at 64 B (`tcp/dealer100-64B`);
 //! * REQ/REP latency over tcp, ipc and inproc, RTT/2 of 8 B round trips (`tcp/lat-8B`, ...),
@@ -20,8 +22,10 @@
 //! ```
 //!
 //! Method, the same for both libraries (each row is one piece of code run against either; the
-//! fan-out, dealer and memory rows reach the libraries through the `api::Api` trait): a fresh
-//! context with one I/O thread per run, sockets with the same options, the same threads. Every
+//! fan-out, dealer and memory rows reach the libraries through the `api::Api` trait): fresh
+//! contexts with one I/O thread each per run, one per side as libzmq's perf tools run each
+//! side in its own process (inproc: one shared context, as it must be; the fan-out's 8 SUBs
+//! share one, as do the 100 DEALERs), sockets with the same options, the same threads. Every
 //! message carries its sequence number in its first 8 bytes, checked on arrival with the size,
 //! so loss, reordering or truncation fails the run instead of flattering it. Senders keep their
 //! sockets open until the receivers have everything, so teardown is neither timed nor a source
@@ -73,6 +77,7 @@ mod pushpull;
 mod rss;
 mod watchdog;
 
+use pushpull::Body;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use watchdog::Watchdog;
@@ -86,18 +91,20 @@ const RUN_DEADLINE: Duration = Duration::from_secs(120);
 const TICKS_PER_SEC: f64 = 100.0;
 
 const TRANSPORTS: [&str; 3] = ["tcp", "ipc", "inproc"];
-/// (size, label, messages per run in a full run).
-const SIZES: [(usize, &str, u64); 4] = [
-    (8, "8B", 1_000_000),
-    (64, "64B", 1_000_000),
-    (1024, "1KiB", 300_000),
-    (65536, "64KiB", 10_000),
+/// (size, label, messages per run in a full run over tcp and ipc, over inproc): a run lasts
+/// a few hundred milliseconds or more, so that one slow wake-up or a stolen time slice on a
+/// shared machine does not decide it.
+const SIZES: [(usize, &str, u64, u64); 4] = [
+    (8, "8B", 3_000_000, 6_000_000),
+    (64, "64B", 3_000_000, 6_000_000),
+    (1024, "1KiB", 1_000_000, 2_000_000),
+    (65536, "64KiB", 20_000, 100_000),
 ];
 /// Full runs divide counts by this under ZS_BENCH_QUICK.
 const QUICK_DIVISOR: u64 = 20;
 /// Raw TCP: bytes per measurement, and the write sizes tried.
 const RAW_TCP_BYTES: u64 = 1 << 30;
-const RAW_TCP_WRITE_SIZES: [usize; 2] = [64 * 1024, 256 * 1024];
+const RAW_TCP_WRITE_SIZES: [usize; 3] = [64 * 1024, 256 * 1024, 1024 * 1024];
 
 #[derive(Clone, Copy, PartialEq)]
 enum Lib {
@@ -172,10 +179,10 @@ impl Row {
         let (size, n) = (self.size, self.delivered);
         match (self.kind, lib) {
             (Kind::PushPull { transport }, Lib::Zerosock) => {
-                pushpull::run::<Zerosock>(transport, size, n)
+                pushpull::run::<Zerosock>(transport, size, n, Body::Copied)
             }
             (Kind::PushPull { transport }, Lib::Libzmq) => {
-                pushpull::run::<Libzmq>(transport, size, n)
+                pushpull::run::<Libzmq>(transport, size, n, Body::Copied)
             }
             (Kind::Fanout, Lib::Zerosock) => fanout::run::<Zerosock>(size, n / fanout::SUBSCRIBERS),
             (Kind::Fanout, Lib::Libzmq) => fanout::run::<Libzmq>(size, n / fanout::SUBSCRIBERS),
@@ -189,7 +196,12 @@ impl Row {
 fn main_rows(divisor: u64) -> Vec<Row> {
     let mut rows = Vec::new();
     for transport in TRANSPORTS {
-        for (size, label, count) in SIZES {
+        for (size, label, count, inproc_count) in SIZES {
+            let count = if transport == "inproc" {
+                inproc_count
+            } else {
+                count
+            };
             rows.push(Row {
                 name: format!("{transport}/{label}"),
                 kind: Kind::PushPull { transport },
@@ -267,7 +279,7 @@ fn main() {
     let watchdog = Watchdog::start();
     let started = Instant::now();
     println!(
-        "zerosock vs libzmq {} (zmq crate), one context with one I/O thread per run{}",
+        "zerosock vs libzmq {} (zmq crate), one context (one I/O thread) per side and run, inproc one{}",
         libzmq_version(),
         if quick {
             "  [ZS_BENCH_QUICK: small counts, 1 round]"
@@ -321,6 +333,7 @@ fn main_table(rows: &[&Row], rounds: usize, raw_bytes: u64, watchdog: &Watchdog)
         // The raw TCP stream, the ceiling of the 64 KiB tcp row, runs in the same rounds.
         let with_raw = matches!(row.kind, Kind::PushPull { transport: "tcp" }) && size == 65536;
         let mut raw: Option<Result<f64, String>> = None;
+        let mut zs_shared = Best::default();
         let mut zs = Best::default();
         let mut lz = Best::default();
         for round in 0..rounds {
@@ -342,6 +355,13 @@ fn main_table(rows: &[&Row], rounds: usize, raw_bytes: u64, watchdog: &Watchdog)
                         },
                     );
                 }
+                watchdog.arm("zerosock zero-copy sends", RUN_DEADLINE);
+                zs_shared.add(pushpull::run::<api::Zerosock>(
+                    "tcp",
+                    size,
+                    row.delivered,
+                    Body::Shared,
+                ));
                 watchdog.disarm();
             }
             for lib in order {
@@ -357,7 +377,7 @@ fn main_table(rows: &[&Row], rounds: usize, raw_bytes: u64, watchdog: &Watchdog)
                 }
             }
         }
-        failed |= zs.failure.is_some() || lz.failure.is_some();
+        failed |= zs.failure.is_some() || lz.failure.is_some() || zs_shared.failure.is_some();
 
         let rate = |b: &Best| {
             b.rate
@@ -384,11 +404,15 @@ fn main_table(rows: &[&Row], rounds: usize, raw_bytes: u64, watchdog: &Watchdog)
         );
         match raw {
             Some(Ok(r)) => {
-                let share = zs.rate.map_or("-".to_string(), |z| {
-                    format!("{:.0} %", z * size as f64 / 1e6 / r * 100.0)
-                });
+                let share = |b: &Best| {
+                    b.rate.map_or("-".to_string(), |z| {
+                        format!("{:.0} %", z * size as f64 / 1e6 / r * 100.0)
+                    })
+                };
                 line.push_str(&format!(
-                    "   raw TCP loopback: {r:.1} MB/s (zerosock {share})"
+                    "   raw TCP loopback: {r:.1} MB/s (zerosock {}, with zero-copy sends {})",
+                    share(&zs),
+                    share(&zs_shared)
                 ));
             }
             Some(Err(e)) => {
@@ -398,9 +422,13 @@ fn main_table(rows: &[&Row], rounds: usize, raw_bytes: u64, watchdog: &Watchdog)
             None => {}
         }
         println!("{line}");
-        for (lib, b) in [(Lib::Zerosock, &zs), (Lib::Libzmq, &lz)] {
+        for (who, b) in [
+            ("zerosock", &zs),
+            ("libzmq", &lz),
+            ("zerosock (zero-copy sends)", &zs_shared),
+        ] {
             if let Some(e) = &b.failure {
-                println!("    {} failed: {e}", lib.name());
+                println!("    {who} failed: {e}");
             }
         }
     }
@@ -588,6 +616,17 @@ fn ipc_path(lib: Lib, n: u64) -> std::path::PathBuf {
         std::process::id(),
         lib.name()
     ))
+}
+
+/// The context for a row's other side: a context of its own, as libzmq's perf tools run
+/// each side in its own process (one I/O thread each); inproc endpoints belong to one
+/// context, so both sides share it there.
+fn peer_context<A: api::Api>(ctx: &A::Ctx, transport: &str) -> A::Ctx {
+    if transport == "inproc" {
+        ctx.clone()
+    } else {
+        A::context()
+    }
 }
 
 fn remove_ipc_file(ep: &str) {

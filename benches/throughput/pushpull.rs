@@ -3,40 +3,79 @@
 
 use crate::api::{Api, Fail, Kind, Opt};
 use crate::{
-    check, cpu_per_msg, cpu_ticks, endpoint, keep_open_until_done, remove_ipc_file, stamp,
-    timed_out, Sample, LINGER_MS, RCVTIMEO_MS, SNDTIMEO_MS,
+    check, cpu_per_msg, cpu_ticks, endpoint, keep_open_until_done, peer_context, remove_ipc_file,
+    stamp, timed_out, Sample, LINGER_MS, RCVTIMEO_MS, SNDTIMEO_MS,
 };
 use std::io::{Read, Write};
 use std::time::{Duration, Instant};
 
-/// One run of `count` messages of `size` bytes from a PUSH (its own thread) to a PULL (this
-/// thread), the same code for both libraries.
-pub(crate) fn run<A: Api>(transport: &str, size: usize, count: u64) -> Result<Sample, String> {
+/// How the sender makes its messages.
+#[derive(Clone, Copy, PartialEq)]
+pub(crate) enum Body {
+    /// A fresh message per send, copied from the sender's buffer (as libzmq's `remote_thr`).
+    Copied,
+    /// Bodies sent without a copy: clones of `SHARED_RING` shared buffers in turn (the
+    /// sequence number each carries is the message's modulo `SHARED_RING`).
+    Shared,
+}
+
+const SHARED_RING: u64 = 16;
+
+/// The raw stream's reads: as large as zerosock's large-message read buffers.
+const RAW_READ: usize = 1024 * 1024;
+
+/// One run of `count` messages of `size` bytes from a PUSH (its own thread and, except over
+/// inproc, its own context) to a PULL (this thread), the same code for both libraries.
+pub(crate) fn run<A: Api>(
+    transport: &str,
+    size: usize,
+    count: u64,
+    body: Body,
+) -> Result<Sample, String> {
     let ctx = A::context();
     let pull = A::socket(&ctx, Kind::Pull)?;
     A::set(&pull, Opt::RcvTimeo(RCVTIMEO_MS))?;
     let ep = A::bind(&pull, &endpoint(transport, A::LIB))?;
 
     let cpu_before = cpu_ticks();
-    let push = A::socket(&ctx, Kind::Push)?;
+    let push_ctx = peer_context::<A>(&ctx, transport);
+    let push = A::socket(&push_ctx, Kind::Push)?;
     A::set(&push, Opt::SndTimeo(SNDTIMEO_MS))?;
     A::set(&push, Opt::Linger(LINGER_MS))?;
     A::connect(&push, &ep)?;
     let (done, wait_done) = std::sync::mpsc::channel::<()>();
     let sender = std::thread::spawn(move || -> Result<(), String> {
+        let failed =
+            |seq: u64, e: Fail| format!("{} send of message {seq}: {}", A::name(), e.describe());
         let mut buf = vec![0x5au8; size];
-        for seq in 0..count {
-            stamp(&mut buf, seq);
-            A::send(&push, &buf, false)
-                .map_err(|e| format!("{} send of message {seq}: {}", A::name(), e.describe()))?;
+        if body == Body::Copied {
+            for seq in 0..count {
+                stamp(&mut buf, seq);
+                A::send(&push, &buf, false).map_err(|e| failed(seq, e))?;
+            }
+        } else {
+            let ring = (0..SHARED_RING)
+                .map(|seq| {
+                    stamp(&mut buf, seq);
+                    A::share(&buf)
+                })
+                .collect::<Option<Vec<_>>>()
+                .ok_or_else(|| format!("{}: no zero-copy send", A::name()))?;
+            for seq in 0..count {
+                A::send_shared(&push, &ring[(seq % SHARED_RING) as usize])
+                    .map_err(|e| failed(seq, e))?;
+            }
         }
         keep_open_until_done(&wait_done);
+        drop(push);
+        drop(push_ctx);
         Ok(())
     });
 
     let mut msg = A::msg();
     let mut recv = |seq: u64| -> Result<(), String> {
         match A::recv(&pull, &mut msg) {
+            Ok(()) if body == Body::Shared => check(&msg, size, seq % SHARED_RING),
             Ok(()) => check(&msg, size, seq),
             Err(Fail::Again) => Err(timed_out(seq, count)),
             Err(Fail::Other(e)) => Err(format!("{} recv of message {seq}: {e}", A::name())),
@@ -70,7 +109,7 @@ pub(crate) fn run<A: Api>(transport: &str, size: usize, count: u64) -> Result<Sa
 // ----- raw TCP -----------------------------------------------------------------------------
 
 /// MB/s of one `std::net` loopback stream carrying `total` bytes in writes of `write_size`,
-/// read 256 KiB at a time; timed from the first byte's arrival to the last's.
+/// read `RAW_READ` bytes at a time; timed from the first byte's arrival to the last's.
 pub(crate) fn raw_tcp(total: u64, write_size: usize) -> Result<f64, String> {
     let io = |what: &'static str| move |e: std::io::Error| format!("raw TCP {what}: {e}");
     let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(io("bind"))?;
@@ -93,7 +132,7 @@ pub(crate) fn raw_tcp(total: u64, write_size: usize) -> Result<f64, String> {
     stream
         .set_read_timeout(Some(Duration::from_secs(10)))
         .map_err(io("set_read_timeout"))?;
-    let mut buf = vec![0u8; 256 * 1024];
+    let mut buf = vec![0u8; RAW_READ];
     let mut got = 0u64;
     let mut start = None;
     while got < total {
