@@ -767,6 +767,7 @@ impl Flow {
             ends: socket_ends,
             peer,
             endpoint_id,
+            inproc: false,
         });
         self.pipe = Some((id, session_ends));
     }

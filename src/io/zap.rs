@@ -67,6 +67,8 @@ impl ZapClient {
                 properties,
             },
             endpoint_id: handler.endpoint_id,
+            // The other end is this I/O thread's.
+            inproc: false,
         });
         Some(ZapClient {
             ends,

@@ -153,7 +153,7 @@ impl Core {
                 }),
                 wake_io.clone(),
             );
-            self.attach(id, mine, None, endpoint_id, true);
+            self.attach(id, mine, None, endpoint_id, true, false);
             Some((id, theirs, wake_io))
         };
         io.post(IoCommand::Connect {
@@ -204,9 +204,17 @@ impl Core {
                     ends: theirs,
                     peer: self.our_peer_info(),
                     endpoint_id: binder.endpoint_id,
+                    inproc: true,
                 });
                 drop(registry);
-                self.attach(my_id, mine, Some(binder.peer.clone()), endpoint_id, true);
+                self.attach(
+                    my_id,
+                    mine,
+                    Some(binder.peer.clone()),
+                    endpoint_id,
+                    true,
+                    true,
+                );
                 Some(binder.peer)
             }
             None => {
@@ -227,7 +235,7 @@ impl Core {
                     },
                 );
                 drop(registry);
-                self.attach(my_id, mine, None, endpoint_id, true);
+                self.attach(my_id, mine, None, endpoint_id, true, true);
                 None
             }
         };

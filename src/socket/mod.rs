@@ -323,7 +323,8 @@ impl Core {
 
     // ----- pipes and commands ---------------------------------------------------------
 
-    /// Hands a new pipe to the pattern; `connected` says it comes from our own `connect`.
+    /// Hands a new pipe to the pattern; `connected` says it comes from our own `connect`,
+    /// `inproc` that its other end is a socket's.
     fn attach(
         &mut self,
         id: u64,
@@ -331,6 +332,7 @@ impl Core {
         peer: Option<PeerInfo>,
         endpoint_id: u64,
         connected: bool,
+        inproc: bool,
     ) {
         if !self.pattern.reads() {
             // Put the unused inbound side to sleep, so its close wakes us.
@@ -342,6 +344,7 @@ impl Core {
             peer: None,
             meta: None,
             endpoint_id,
+            inproc,
         });
         let refused = !self
             .pattern
@@ -380,13 +383,14 @@ impl Core {
                     ends,
                     peer,
                     endpoint_id,
+                    inproc,
                 } => {
                     // Pipes from sessions of our connects (IMMEDIATE) are ours too.
                     let connected = self
                         .endpoints
                         .iter()
                         .any(|e| e.id == endpoint_id && matches!(e.kind, EndpointKind::Connected));
-                    self.attach(id, ends, Some(peer), endpoint_id, connected)
+                    self.attach(id, ends, Some(peer), endpoint_id, connected, inproc)
                 }
                 SocketCommand::PeerReady { id, peer } => {
                     if let Some(idx) = self.pipes.index_of(id) {
@@ -542,9 +546,10 @@ impl Core {
                 return Err(Error::WouldBlock);
             }
             let timeout = self.options.rcvtimeo;
+            let spin = self.pipes.has_inproc();
             self.wait(
                 *deadline.get_or_insert_with(|| millis(timeout).map(|t| Instant::now() + t)),
-                true,
+                spin,
             )?;
         }
     }

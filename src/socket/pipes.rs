@@ -17,6 +17,8 @@ pub(crate) struct PipeSlot {
     /// The peer's metadata, attached to every message read from this pipe.
     pub(crate) meta: Option<Arc<Metadata>>,
     pub(crate) endpoint_id: u64,
+    /// The other end belongs to a socket of this context (inproc), not to an I/O thread.
+    pub(crate) inproc: bool,
 }
 
 impl PipeSlot {
@@ -33,11 +35,14 @@ pub(crate) struct PipeTable {
     free: Vec<usize>,
     by_id: HashMap<u64, usize>,
     pub(crate) dead: Vec<usize>,
+    /// How many of the pipes are inproc.
+    inproc: usize,
 }
 
 impl PipeTable {
     pub(crate) fn insert(&mut self, slot: PipeSlot) -> usize {
         let id = slot.id;
+        self.inproc += usize::from(slot.inproc);
         let idx = match self.free.pop() {
             Some(i) => {
                 self.slots[i] = Some(slot);
@@ -55,6 +60,7 @@ impl PipeTable {
     pub(crate) fn remove(&mut self, idx: usize) -> Option<PipeSlot> {
         let slot = self.slots.get_mut(idx)?.take()?;
         self.by_id.remove(&slot.id);
+        self.inproc -= usize::from(slot.inproc);
         self.free.push(idx);
         Some(slot)
     }
@@ -65,6 +71,12 @@ impl PipeTable {
 
     pub(crate) fn get_mut(&mut self, idx: usize) -> Option<&mut PipeSlot> {
         self.slots.get_mut(idx).and_then(|s| s.as_mut())
+    }
+
+    /// Whether a peer is another socket of this context: a message from it comes straight
+    /// from that socket's thread, not through an I/O thread.
+    pub(crate) fn has_inproc(&self) -> bool {
+        self.inproc > 0
     }
 
     /// Indices of the pipes that came from `endpoint_id`.
@@ -82,6 +94,7 @@ impl PipeTable {
         self.free.clear();
         self.by_id.clear();
         self.dead.clear();
+        self.inproc = 0;
     }
 
     #[inline]

@@ -50,6 +50,7 @@ impl Registry {
                     ends: p.ends,
                     peer: p.peer,
                     endpoint_id: binder.endpoint_id,
+                    inproc: true,
                 });
             }
         }
