@@ -97,6 +97,20 @@ impl Msg {
         }
     }
 
+    /// An inline frame whose body is the first `len` bytes of `window`, copied with one
+    /// fixed-size move instead of a copy of `len` bytes: the narrow stores of a short copy
+    /// stall the wide loads that move the message on (store forwarding). The bytes after
+    /// the body come along and are never read: every read of an inline body stops at `len`.
+    #[inline]
+    pub(crate) fn inline_prefix(window: &[u8; INLINE_CAPACITY], len: u8) -> Self {
+        debug_assert!(len as usize <= INLINE_CAPACITY);
+        Msg {
+            body: Body::Inline { len, data: *window },
+            flags: 0,
+            meta: None,
+        }
+    }
+
     /// A frame holding a copy of `data`; small bodies are stored inline.
     pub fn copy_from_slice(data: &[u8]) -> Self {
         let body = if data.len() <= INLINE_CAPACITY {

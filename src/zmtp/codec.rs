@@ -63,7 +63,12 @@ impl Decoder {
             if buf.len() >= 2 && buf[0] & !MORE == 0 {
                 let size = buf[1] as usize;
                 if size <= self.inline_limit && buf.len() >= 2 + size {
-                    let mut msg = Msg::copy_from_slice(&buf[2..2 + size]);
+                    let window = buf.get(2..2 + INLINE_CAPACITY);
+                    let mut msg =
+                        match window.and_then(|w| <&[u8; INLINE_CAPACITY]>::try_from(w).ok()) {
+                            Some(window) => Msg::inline_prefix(window, size as u8),
+                            None => Msg::copy_from_slice(&buf[2..2 + size]),
+                        };
                     msg.set_more(buf[0] & MORE != 0);
                     buf.advance(2 + size);
                     return Some(msg);
@@ -314,6 +319,29 @@ mod tests {
         let got = decode_all(&mut Decoder::new(None), &mut buf);
         assert_eq!(got, vec![a, b, c]);
         assert!(buf.is_empty());
+    }
+
+    #[test]
+    fn small_frames_carry_only_their_own_bytes() {
+        // Frames of 0..=64 bytes back to back: each is decoded from a window that runs into
+        // the frames after it (and, near the end, from the short copy), and must neither
+        // show nor re-encode a byte of its neighbours.
+        let mut wire = Vec::new();
+        for size in 0..=INLINE_CAPACITY {
+            wire.extend_from_slice(&[0, size as u8]);
+            wire.extend((0..size).map(|i| (size * 7 + i) as u8));
+        }
+        let mut buf = BytesMut::from(&wire[..]);
+        let got = decode_all(&mut Decoder::new(None), &mut buf);
+        assert_eq!(got.len(), INLINE_CAPACITY + 1);
+        let mut q = OutQueue::default();
+        for (size, msg) in got.iter().enumerate() {
+            let body: Vec<u8> = (0..size).map(|i| (size * 7 + i) as u8).collect();
+            assert_eq!(msg.as_bytes(), &body[..]);
+            assert_eq!(msg.clone().into_bytes(), body);
+            q.push_frame(msg);
+        }
+        assert_eq!(q.to_vec(), wire);
     }
 
     #[test]
