@@ -148,3 +148,52 @@ impl Pipes for PipeTable {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipe::{pipe_pair, Capacity, Wake};
+
+    struct Nobody;
+
+    impl Wake for Nobody {
+        fn wake(&self) {}
+    }
+
+    fn slot(id: u64, inproc: bool) -> PipeSlot {
+        let (ends, _theirs) = pipe_pair(
+            Capacity::Messages(10),
+            Capacity::Messages(10),
+            Arc::new(Nobody),
+            Arc::new(Nobody),
+        );
+        PipeSlot {
+            id,
+            ends,
+            peer: None,
+            meta: None,
+            endpoint_id: 0,
+            inproc,
+        }
+    }
+
+    #[test]
+    fn the_table_knows_while_an_inproc_pipe_is_attached() {
+        let mut table = PipeTable::default();
+        table.insert(slot(1, false));
+        assert!(!table.has_inproc());
+        let first = table.insert(slot(2, true));
+        let second = table.insert(slot(3, true));
+        assert!(table.has_inproc());
+        table.remove(first);
+        assert!(table.has_inproc(), "one inproc pipe is left");
+        table.remove(second);
+        assert!(!table.has_inproc());
+        // Removing a slot twice does not count it twice.
+        assert!(table.remove(second).is_none());
+        table.insert(slot(4, true));
+        assert!(table.has_inproc());
+        table.clear();
+        assert!(!table.has_inproc());
+    }
+}
