@@ -2,6 +2,7 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+mod body_pool;
 mod context;
 mod error;
 #[doc(hidden)]

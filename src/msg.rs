@@ -26,15 +26,12 @@ pub(crate) mod flags {
 /// Copied bodies up to this size are carved out of a per-thread slab instead of getting an
 /// allocation each: a stream of medium messages then costs one allocation (and, on the
 /// receiving thread, one free) per slab instead of per message, and the two threads do not
-/// fight over the allocator's locks.
+/// fight over the allocator's locks. Larger bodies get a buffer of their own from
+/// [`crate::body_pool`].
 const SLAB_MAX_BODY: usize = 2048;
 /// Size of a slab. A message kept alive keeps its slab alive, so this bounds the memory one
 /// retained message can pin.
 const SLAB_SIZE: usize = 32 * 1024;
-
-/// Larger copied bodies share 1 MiB slabs (16 bodies of 64 KiB).
-const BIG_SLAB_MAX_BODY: usize = 64 * 1024;
-const BIG_SLAB_SIZE: usize = 1024 * 1024;
 
 /// A thread's slab being filled, and used slabs to reuse.
 #[derive(Default)]
@@ -43,19 +40,16 @@ struct SlabState {
     spares: crate::spares::Spares,
 }
 
-type Slab = std::thread::LocalKey<std::cell::RefCell<SlabState>>;
-
 thread_local! {
     static SLAB: std::cell::RefCell<SlabState> = std::cell::RefCell::default();
-    static BIG_SLAB: std::cell::RefCell<SlabState> = std::cell::RefCell::default();
 }
 
-fn slab_copy(which: &'static Slab, size: usize, data: &[u8]) -> Bytes {
-    which.with(|state| {
+fn slab_copy(data: &[u8]) -> Bytes {
+    SLAB.with(|state| {
         let mut state = state.borrow_mut();
         let SlabState { current, spares } = &mut *state;
         if current.capacity() - current.len() < data.len() {
-            let full = std::mem::replace(current, spares.take(size));
+            let full = std::mem::replace(current, spares.take(SLAB_SIZE));
             spares.keep(full);
         }
         current.extend_from_slice(data);
@@ -121,11 +115,9 @@ impl Msg {
                 data: inline,
             }
         } else if data.len() <= SLAB_MAX_BODY {
-            Body::Shared(slab_copy(&SLAB, SLAB_SIZE, data))
-        } else if data.len() <= BIG_SLAB_MAX_BODY {
-            Body::Shared(slab_copy(&BIG_SLAB, BIG_SLAB_SIZE, data))
+            Body::Shared(slab_copy(data))
         } else {
-            Body::Shared(Bytes::copy_from_slice(data))
+            Body::Shared(crate::body_pool::copy(data))
         };
         Msg {
             body,

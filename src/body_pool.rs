@@ -1,0 +1,133 @@
+//! Buffers for large copied message bodies, reused once the last reference to a body is
+//! gone.
+//!
+//! A body copied from a caller's slice (`Msg::copy_from_slice`, `send(&[u8])`) above a few
+//! KiB gets a buffer of its size class (the next power of two). The `Bytes` made of it hands
+//! the buffer back to the class's pool when its last clone is dropped, on whichever thread
+//! that is: the receiving socket's or the I/O thread's that wrote it out. The sender then
+//! copies its next body into a buffer that is mapped and, when the receiver keeps up, still
+//! in cache; a fresh allocation each time cost a page fault every 4 KiB once the allocator
+//! gave the memory back to the kernel (inproc 64 KiB: ~3 faults per message), and slabs
+//! shared by several bodies were freed whole only when the slowest of them went.
+//!
+//! Each class keeps at most [`KEPT_BYTES`] of idle buffers, so the pools together never hold
+//! more than `CLASSES * KEPT_BYTES` (9 MiB) while nothing is in flight.
+
+use bytes::Bytes;
+use std::sync::{Mutex, MutexGuard};
+
+/// The smallest class holds bodies up to 4 KiB (`1 << SMALLEST_LOG2`).
+const SMALLEST_LOG2: u32 = 12;
+/// The largest class holds bodies up to 1 MiB; larger ones are allocated for themselves.
+const LARGEST_LOG2: u32 = 20;
+const CLASSES: usize = (LARGEST_LOG2 - SMALLEST_LOG2 + 1) as usize;
+/// Idle bytes one class keeps at most (16 buffers of 64 KiB, one of 1 MiB).
+const KEPT_BYTES: usize = 1024 * 1024;
+
+type Pool = Mutex<Vec<Vec<u8>>>;
+
+#[allow(clippy::declare_interior_mutable_const)] // only ever copied into `POOLS`
+const EMPTY: Pool = Mutex::new(Vec::new());
+static POOLS: [Pool; CLASSES] = [EMPTY; CLASSES];
+
+fn lock(class: usize) -> MutexGuard<'static, Vec<Vec<u8>>> {
+    POOLS[class].lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The class for a body of `len` bytes, if it is not larger than the largest class.
+fn class_of(len: usize) -> Option<usize> {
+    let log2 = len.max(1).next_power_of_two().trailing_zeros();
+    (log2 <= LARGEST_LOG2).then(|| log2.saturating_sub(SMALLEST_LOG2) as usize)
+}
+
+fn class_size(class: usize) -> usize {
+    1 << (SMALLEST_LOG2 as usize + class)
+}
+
+/// A body's buffer on loan from its class's pool.
+struct Loan {
+    buf: Vec<u8>,
+    class: usize,
+}
+
+impl AsRef<[u8]> for Loan {
+    fn as_ref(&self) -> &[u8] {
+        &self.buf
+    }
+}
+
+impl Drop for Loan {
+    fn drop(&mut self) {
+        let buf = std::mem::take(&mut self.buf);
+        let mut pool = lock(self.class);
+        if (pool.len() + 1) * class_size(self.class) <= KEPT_BYTES {
+            pool.push(buf);
+        }
+    }
+}
+
+/// A shared copy of `data`, in a pooled buffer when its size has a class.
+pub(crate) fn copy(data: &[u8]) -> Bytes {
+    let Some(class) = class_of(data.len()) else {
+        return Bytes::copy_from_slice(data);
+    };
+    let reused = lock(class).pop();
+    let mut buf = reused.unwrap_or_else(|| Vec::with_capacity(class_size(class)));
+    buf.clear();
+    buf.extend_from_slice(data);
+    Bytes::from_owner(Loan { buf, class })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classes_are_powers_of_two_from_4_kib_to_1_mib() {
+        assert_eq!(class_of(1), Some(0));
+        assert_eq!(class_of(4096), Some(0));
+        assert_eq!(class_of(4097), Some(1));
+        assert_eq!(class_of(64 * 1024), Some(4));
+        assert_eq!(class_of(1024 * 1024), Some(CLASSES - 1));
+        assert_eq!(class_of(1024 * 1024 + 1), None);
+        for class in 0..CLASSES {
+            assert_eq!(class_of(class_size(class)), Some(class));
+        }
+    }
+
+    #[test]
+    fn a_buffer_is_reused_once_its_last_reference_is_gone() {
+        // A size of its own in this test binary (others use powers of two), so no other
+        // test takes the buffer in between.
+        let data: Vec<u8> = (0..300_000u32).map(|i| i as u8).collect();
+        let body = copy(&data);
+        assert_eq!(&body[..], &data[..]);
+        let at = body.as_ptr();
+        let clone = body.clone();
+        drop(body);
+        let other = copy(&data[..299_999]);
+        assert_ne!(other.as_ptr(), at, "a clone still uses the buffer");
+        assert_eq!(&clone[..], &data[..]);
+        drop(other);
+        drop(clone);
+        // Both buffers are back (LIFO): the next copy gets the one freed last.
+        let again = copy(&data[..262_145]);
+        assert_eq!(again.as_ptr(), at);
+        assert_eq!(&again[..], &data[..262_145]);
+    }
+
+    #[test]
+    fn a_class_keeps_a_bounded_number_of_idle_buffers() {
+        let class = class_of(900 * 1024).unwrap();
+        let bodies: Vec<Bytes> = (0..5).map(|_| copy(&[7; 900 * 1024])).collect();
+        drop(bodies);
+        assert!(lock(class).len() * class_size(class) <= KEPT_BYTES);
+        assert!(!lock(class).is_empty());
+    }
+
+    #[test]
+    fn bodies_beyond_the_largest_class_are_plain_copies() {
+        let data = vec![3u8; 2 * 1024 * 1024];
+        assert_eq!(&copy(&data)[..], &data[..]);
+    }
+}
