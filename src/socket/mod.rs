@@ -510,9 +510,10 @@ impl Core {
                 return Err(Error::WouldBlock);
             }
             let timeout = self.options.sndtimeo;
+            let spin = self.pipes.has_inproc();
             if let Err(e) = self.wait(
                 *deadline.get_or_insert_with(|| millis(timeout).map(|t| Instant::now() + t)),
-                false,
+                spin,
             ) {
                 *unsent = Some(msg);
                 return Err(e);
