@@ -69,6 +69,7 @@ impl FairQueue {
                 if !msg.more() {
                     self.reading = None;
                     self.current += 1;
+                    self.prefetch_next(pipes);
                 }
                 return Ok((msg, idx));
             }
@@ -89,6 +90,7 @@ impl FairQueue {
                         self.current = pos;
                     } else {
                         self.current = pos + 1;
+                        self.prefetch_next(pipes);
                     }
                     return Ok((msg, idx));
                 }
@@ -102,6 +104,20 @@ impl FairQueue {
             }
         }
         Err(Blocked::Again(()))
+    }
+
+    /// Hints the pipe whose turn is next, when there are several: its next message is
+    /// loaded while the caller handles this one.
+    #[inline]
+    fn prefetch_next<P: Pipes + ?Sized>(&self, pipes: &mut P) {
+        if self.active.len() > 1 {
+            let next = if self.current < self.active.len() {
+                self.current
+            } else {
+                0
+            };
+            pipes.prefetch(self.active[next]);
+        }
     }
 
     /// Whether a frame is waiting, without taking it: the rest of a message being read, or

@@ -46,6 +46,8 @@ pub(crate) trait Pipes {
     fn read(&mut self, idx: usize) -> Read<Msg>;
     /// Reports pipe `idx` as dead; the socket removes it after the current call.
     fn dead(&mut self, idx: usize);
+    /// A hint: pipe `idx` will be read soon, start loading what that read looks at.
+    fn prefetch(&mut self, _idx: usize) {}
 }
 
 /// Why a pattern could not send or receive now.

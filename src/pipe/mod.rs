@@ -98,6 +98,14 @@ impl InPipe {
         }
     }
 
+    /// Starts loading what the next read will look at (see `Reader::prefetch`).
+    #[inline]
+    pub(crate) fn prefetch(&self) {
+        if let InPipe::Queue(r) = self {
+            r.prefetch();
+        }
+    }
+
     pub(crate) fn is_finished(&self) -> bool {
         match self {
             InPipe::Queue(r) => r.is_finished(),

@@ -142,6 +142,13 @@ impl Pipes for PipeTable {
         }
     }
 
+    #[inline]
+    fn prefetch(&mut self, idx: usize) {
+        if let Some(Some(slot)) = self.slots.get(idx) {
+            slot.ends.inb.prefetch();
+        }
+    }
+
     fn dead(&mut self, idx: usize) {
         if !self.dead.contains(&idx) {
             self.dead.push(idx);
