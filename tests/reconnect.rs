@@ -5,7 +5,8 @@
 mod common;
 use common::*;
 use std::net::{SocketAddr, TcpListener};
-use zerosock::{Context, Socket, SocketType, DONTWAIT};
+use std::time::{Duration, Instant};
+use zerosock::{Context, EventKind, Monitor, Socket, SocketType, DONTWAIT};
 
 const TIMEOUT_MS: i32 = 5_000;
 
@@ -80,6 +81,21 @@ fn zmq_pull_bound(ep: &str) -> (zmq::Context, zmq::Socket) {
     (ctx, pull)
 }
 
+/// Waits until the connecter has seen its connection go (its monitor's `Disconnected`).
+/// Messages queued after that wait for the next peer; messages sent before it may have gone
+/// into the dying connection and be lost with it, as with libzmq.
+fn wait_disconnected(events: &Monitor, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match events.recv(Some(left)) {
+            Some(e) if e.kind == EventKind::Disconnected => return,
+            Some(_) => continue,
+            None => panic!("{what}: the PUSH did not see its peer go within 5 s"),
+        }
+    }
+}
+
 fn msg(phase: &str, i: u32) -> String {
     format!("{phase}-{i:06}")
 }
@@ -136,9 +152,11 @@ fn zerosock_pull_goes_away_and_comes_back() {
 
         // Twice: the binder goes away, messages queue, a new binder takes them all.
         for round in 0..2 {
+            let events = push.monitor();
             drop(pull);
             drop(pull_ctx);
             wait_port_free(&ep);
+            wait_disconnected(&events, &format!("round {round}"));
 
             let phase = format!("away{round}");
             send_queued(&push, &phase, 500);
@@ -178,9 +196,11 @@ fn libzmq_pull_goes_away_and_comes_back() {
         recv_in_order_zmq(&qpull, "first", 10);
 
         // libzmq's context termination waits until its sockets are closed.
+        let events = push.monitor();
         drop(qpull);
         drop(qctx);
         wait_port_free(&ep);
+        wait_disconnected(&events, "libzmq PULL gone");
 
         send_queued(&push, "away", 500);
 
