@@ -125,6 +125,34 @@ mod tests {
         assert!(!lock(class).is_empty());
     }
 
+    /// Threads copying, holding and dropping bodies of many sizes at once (buffers move
+    /// between them through the pools): every body keeps exactly its own bytes.
+    #[test]
+    fn bodies_on_many_threads_keep_their_own_bytes() {
+        let threads: Vec<_> = (0..4u8)
+            .map(|t| {
+                std::thread::spawn(move || {
+                    let mut held: Vec<(u8, Bytes)> = Vec::new();
+                    for i in 0..400u32 {
+                        let size = 3000 + (i as usize * 7919 + t as usize * 104_729) % 140_000;
+                        let mark = t.wrapping_mul(61).wrapping_add(i as u8);
+                        held.push((mark, copy(&vec![mark; size])));
+                        if held.len() > 6 {
+                            let (mark, body) = held.remove((i as usize) % held.len());
+                            assert!(body.iter().all(|&b| b == mark), "thread {t}, body {i}");
+                        }
+                    }
+                    for (mark, body) in held {
+                        assert!(body.iter().all(|&b| b == mark));
+                    }
+                })
+            })
+            .collect();
+        for thread in threads {
+            thread.join().unwrap();
+        }
+    }
+
     #[test]
     fn bodies_beyond_the_largest_class_are_plain_copies() {
         let data = vec![3u8; 2 * 1024 * 1024];
