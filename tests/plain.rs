@@ -9,24 +9,6 @@ use zerosock::{Context, EventKind, Mechanism, Monitor, Socket, SocketType, DONTW
 
 const WAIT: Duration = Duration::from_secs(10);
 
-/// The first event `pick` accepts, within WAIT.
-fn wait_event<T>(monitor: &Monitor, what: &str, pick: impl Fn(&EventKind) -> Option<T>) -> T {
-    let deadline = std::time::Instant::now() + WAIT;
-    let mut seen = Vec::new();
-    while let Some(left) = deadline.checked_duration_since(std::time::Instant::now()) {
-        match monitor.recv(Some(left)) {
-            Some(event) => {
-                if let Some(v) = pick(&event.kind) {
-                    return v;
-                }
-                seen.push(event.kind);
-            }
-            None => break,
-        }
-    }
-    panic!("{what}: no such event; saw {seen:?}");
-}
-
 fn auth_failed(monitor: &Monitor, what: &str) -> u32 {
     wait_event(monitor, what, |k| match k {
         EventKind::HandshakeFailedAuth(status) => Some(*status),

@@ -5,7 +5,6 @@
 mod common;
 use common::*;
 use std::net::{SocketAddr, TcpListener};
-use std::time::{Duration, Instant};
 use zerosock::{Context, EventKind, Monitor, Socket, SocketType, DONTWAIT};
 
 const TIMEOUT_MS: i32 = 5_000;
@@ -85,15 +84,9 @@ fn zmq_pull_bound(ep: &str) -> (zmq::Context, zmq::Socket) {
 /// Messages queued after that wait for the next peer; messages sent before it may have gone
 /// into the dying connection and be lost with it, as with libzmq.
 fn wait_disconnected(events: &Monitor, what: &str) {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match events.recv(Some(left)) {
-            Some(e) if e.kind == EventKind::Disconnected => return,
-            Some(_) => continue,
-            None => panic!("{what}: the PUSH did not see its peer go within 5 s"),
-        }
-    }
+    wait_event(events, what, |k| {
+        (*k == EventKind::Disconnected).then_some(())
+    });
 }
 
 fn msg(phase: &str, i: u32) -> String {

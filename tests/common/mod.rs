@@ -24,6 +24,29 @@ pub fn bounded<T: Send + 'static>(secs: u64, f: impl FnOnce() -> T + Send + 'sta
     }
 }
 
+/// The first event of `monitor` that `pick` accepts, within 10 s; fails the test with the
+/// events seen instead if none comes.
+pub fn wait_event<T>(
+    monitor: &zerosock::Monitor,
+    what: &str,
+    pick: impl Fn(&zerosock::EventKind) -> Option<T>,
+) -> T {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let mut seen = Vec::new();
+    while let Some(left) = deadline.checked_duration_since(std::time::Instant::now()) {
+        match monitor.recv(Some(left)) {
+            Some(event) => {
+                if let Some(v) = pick(&event.kind) {
+                    return v;
+                }
+                seen.push(event.kind);
+            }
+            None => break,
+        }
+    }
+    panic!("{what}: no such event; saw {seen:?}");
+}
+
 /// A fresh ipc path in the temp directory.
 pub fn ipc_endpoint(tag: &str) -> String {
     use std::sync::atomic::{AtomicU32, Ordering};
