@@ -97,8 +97,8 @@ mod tests {
 
     #[test]
     fn a_buffer_is_reused_once_its_last_reference_is_gone() {
-        // A size of its own in this test binary (others use powers of two), so no other
-        // test takes the buffer in between.
+        // The 512 KiB class, which no other test of this binary uses, so none takes the
+        // buffer in between.
         let data: Vec<u8> = (0..300_000u32).map(|i| i as u8).collect();
         let body = copy(&data);
         assert_eq!(&body[..], &data[..]);

@@ -109,7 +109,7 @@ impl FairQueue {
     /// Hints the pipe whose turn is next, when there are several: its next message is
     /// loaded while the caller handles this one.
     #[inline]
-    fn prefetch_next<P: Pipes + ?Sized>(&self, pipes: &mut P) {
+    fn prefetch_next<P: Pipes + ?Sized>(&self, pipes: &P) {
         if self.active.len() > 1 {
             let next = if self.current < self.active.len() {
                 self.current

@@ -47,7 +47,7 @@ pub(crate) trait Pipes {
     /// Reports pipe `idx` as dead; the socket removes it after the current call.
     fn dead(&mut self, idx: usize);
     /// A hint: pipe `idx` will be read soon, start loading what that read looks at.
-    fn prefetch(&mut self, _idx: usize) {}
+    fn prefetch(&self, _idx: usize) {}
 }
 
 /// Why a pattern could not send or receive now.

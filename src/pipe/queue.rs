@@ -425,20 +425,16 @@ impl<T: Item> Reader<T> {
     pub(crate) fn prefetch(&self) {
         #[cfg(all(target_arch = "x86_64", not(loom)))]
         {
-            let at: *const u8 =
+            let (at, lines): (*const u8, usize) =
                 if self.read < self.readable && self.read < self.head_base + CHUNK as u64 {
                     let idx = (self.read - self.head_base) as usize;
                     // SAFETY: `head` is a live chunk of this queue and `idx < CHUNK`;
                     // `addr_of!` makes a raw pointer without reading or referencing the slot.
-                    unsafe { ptr::addr_of!((*self.head).slots[idx]) }.cast()
+                    let slot = unsafe { ptr::addr_of!((*self.head).slots[idx]) };
+                    (slot.cast(), std::mem::size_of::<Slot<T>>().div_ceil(64))
                 } else {
-                    ptr::addr_of!(self.shared.state).cast()
+                    (ptr::addr_of!(self.shared.state).cast(), 1)
                 };
-            let lines = if self.read < self.readable {
-                std::mem::size_of::<Slot<T>>().div_ceil(64)
-            } else {
-                1
-            };
             for line in 0..lines {
                 // SAFETY: a prefetch has no effect on memory and cannot fault; the address
                 // lies inside the slot or the state word. (A safe call in newer Rust.)

@@ -32,10 +32,11 @@ pub(crate) enum SocketCommand {
 /// a peer is inproc: a peer socket that answers (or returns credit) within this time is seen
 /// without a futex sleep and wake-up on either side. A PUSH at its high-water mark with an
 /// inproc PULL slept about once per 3000 messages of 8 B without it (inproc_thr, 3 M
-/// messages: 85-1294 sleeps per run; with it 0-1). Peers behind an I/O thread get no spin: that thread busy-polls
-/// already (`ContextBuilder::busy_poll`), and a second spinning thread per side takes the
-/// core from the threads that do the work (REQ/REP on 2 cores, RTT/2 medians of 5 in two
-/// A/B runs: tcp 66 and 49 µs with a 20 µs spin here, 40 and 31 µs without; ipc 40 -> 25).
+/// messages: 85-1294 sleeps per run; with it 0-1). Peers behind an I/O thread get no spin:
+/// that thread busy-polls already (`ContextBuilder::busy_poll`), and a second spinning
+/// thread per side takes the core from the threads that do the work (REQ/REP on 2 cores,
+/// RTT/2 medians of 5 in two A/B runs: tcp 66 and 49 µs with a 20 µs spin here, 40 and 31 µs
+/// without; ipc 40 -> 25).
 const SPIN: Duration = Duration::from_micros(20);
 
 /// Told that a socket's mailbox got a post (or its context terminated): how `poll` and the

@@ -143,7 +143,7 @@ impl Pipes for PipeTable {
     }
 
     #[inline]
-    fn prefetch(&mut self, idx: usize) {
+    fn prefetch(&self, idx: usize) {
         if let Some(Some(slot)) = self.slots.get(idx) {
             slot.ends.inb.prefetch();
         }
