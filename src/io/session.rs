@@ -808,18 +808,20 @@ impl Flow {
             return;
         };
         while conn.out_ref().len() < WRITE_BATCH {
-            match ends.inb.read() {
-                Read::Item(msg) => {
-                    if self.out_torn {
-                        self.out_torn = msg.more();
-                        continue;
-                    }
-                    self.out_in_message = msg.more();
-                    match msg.subscription() {
-                        Some(subscribe) => conn.send_subscription(subscribe, &msg),
-                        None => conn.send(&msg),
-                    }
+            let (out_torn, out_in_message) = (&mut self.out_torn, &mut self.out_in_message);
+            let outcome = ends.inb.read_in_place(|msg| {
+                if *out_torn {
+                    *out_torn = msg.more();
+                    return;
                 }
+                *out_in_message = msg.more();
+                match msg.subscription() {
+                    Some(subscribe) => conn.send_subscription(subscribe, msg),
+                    None => conn.send(msg),
+                }
+            });
+            match outcome {
+                Read::Item(()) => {}
                 Read::Empty => {
                     if stopping && !self.out_in_message {
                         self.out_finished = true;

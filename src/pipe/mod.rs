@@ -98,6 +98,20 @@ impl InPipe {
         }
     }
 
+    /// Lends the next message to `f` without moving it out of the pipe (see
+    /// `Reader::read_in_place`).
+    #[inline]
+    pub(crate) fn read_in_place<R>(&mut self, f: impl FnOnce(&Msg) -> R) -> Read<R> {
+        match self {
+            InPipe::Queue(r) => r.read_in_place(f),
+            InPipe::Slot(r) => match r.read() {
+                Read::Item(msg) => Read::Item(f(&msg)),
+                Read::Empty => Read::Empty,
+                Read::Closed => Read::Closed,
+            },
+        }
+    }
+
     /// Starts loading what the next read will look at (see `Reader::prefetch`).
     #[inline]
     pub(crate) fn prefetch(&self) {

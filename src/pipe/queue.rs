@@ -383,6 +383,35 @@ impl<T: Item> Reader<T> {
     /// Takes the next item, or says why there is none.
     #[inline]
     pub(crate) fn read(&mut self) -> Read<T> {
+        self.consume(|slot| {
+            // SAFETY: `consume` lends a slot the writer initialised and that is read once.
+            let item = unsafe { slot.assume_init_read() };
+            let more = item.more();
+            (item, more)
+        })
+    }
+
+    /// Lends the next item to `f` where it lies in the queue, then drops it there: for a
+    /// reader that only looks at the item (the encoder copying a small body into its batch),
+    /// which saves moving it out first, and the stall of loading back what that move stored.
+    #[inline]
+    pub(crate) fn read_in_place<R>(&mut self, f: impl FnOnce(&T) -> R) -> Read<R> {
+        self.consume(|slot| {
+            // SAFETY: `consume` lends a slot the writer initialised and that is read once;
+            // the reference does not outlive this closure, and the item is dropped after it.
+            let item = unsafe { slot.assume_init_mut() };
+            let more = item.more();
+            let out = f(item);
+            // SAFETY: as above: initialised, and never touched again until rewritten.
+            unsafe { slot.assume_init_drop() };
+            (out, more)
+        })
+    }
+
+    /// Finds the next published slot and hands it to `take`, which must consume the item
+    /// (move it out or drop it) and say whether more frames of its message follow.
+    #[inline]
+    fn consume<R>(&mut self, take: impl FnOnce(&mut MaybeUninit<T>) -> (R, bool)) -> Read<R> {
         if self.read == self.readable {
             if let Err(outcome) = self.refill() {
                 return outcome;
@@ -403,17 +432,18 @@ impl<T: Item> Reader<T> {
         }
         let idx = (self.read - self.head_base) as usize;
         // SAFETY: slot `read` is below the published count we observed with Acquire, so the
-        // writer initialised it and will not touch it again; we consume it exactly once.
-        let item = unsafe { (*self.head).slots[idx].0.with(|p| (*p).assume_init_read()) };
+        // writer initialised it and will not touch it again; `take` consumes it exactly once
+        // and `read` moves past it right after.
+        let (out, more) = unsafe { (*self.head).slots[idx].0.with_mut(|p| take(&mut *p)) };
         self.read += 1;
-        self.in_message = item.more();
-        if !self.in_message {
+        self.in_message = more;
+        if !more {
             self.msgs_read += 1;
             if self.credit_step != 0 && self.msgs_read - self.credit_published >= self.credit_step {
                 self.publish_credit();
             }
         }
-        Read::Item(item)
+        Read::Item(out)
     }
 
     /// Starts loading the next item into this core's cache if it is published already, else
@@ -460,7 +490,7 @@ impl<T: Item> Reader<T> {
         state & CLOSED != 0 && state & COUNT == self.read
     }
 
-    fn refill(&mut self) -> Result<(), Read<T>> {
+    fn refill<R>(&mut self) -> Result<(), Read<R>> {
         loop {
             let state = self.shared.state.0.load(Ordering::Acquire);
             let count = state & COUNT;
@@ -702,6 +732,68 @@ mod tests {
         drop(w); // the 700 unread and the torn one go with the queue
         assert_eq!(std::sync::Arc::strong_count(&token), 1 + 300);
         drop(read);
+        assert_eq!(std::sync::Arc::strong_count(&token), 1);
+    }
+
+    #[test]
+    fn items_lent_in_place_are_dropped_there_once_and_count_as_read() {
+        #[derive(Debug)]
+        #[allow(dead_code)] // the Arc is held for its drop, which the test counts
+        struct Tracked(std::sync::Arc<()>, u32, bool);
+        impl Item for Tracked {
+            fn more(&self) -> bool {
+                self.2
+            }
+        }
+        let (wr, ww) = (
+            std::sync::Arc::new(Count::default()),
+            std::sync::Arc::new(Count::default()),
+        );
+        let token = std::sync::Arc::new(());
+        let (mut w, mut r) = channel::<Tracked>(4, wr, ww.clone());
+        for i in 0..4 {
+            w.write(Tracked(token.clone(), 2 * i, true)).unwrap();
+            w.write(Tracked(token.clone(), 2 * i + 1, false)).unwrap();
+        }
+        assert!(!w.is_writable());
+        // Lend, look, drop in place, mixed with ordinary reads; message ends return credit
+        // as `read` does.
+        let mut seen = Vec::new();
+        for n in 0..8u32 {
+            if n % 3 == 0 {
+                match r.read() {
+                    Read::Item(t) => seen.push((t.1, t.2)),
+                    other => panic!("expected an item, got {other:?}"),
+                }
+            } else {
+                match r.read_in_place(|t| (t.1, t.2)) {
+                    Read::Item(pair) => seen.push(pair),
+                    other => panic!("expected an item, got {other:?}"),
+                }
+            }
+        }
+        let expected: Vec<(u32, bool)> = (0..8).map(|i| (i, i % 2 == 0)).collect();
+        assert_eq!(seen, expected);
+        assert_eq!(std::sync::Arc::strong_count(&token), 1);
+        assert_eq!(ww.get(), 1, "credit came back while the writer waited");
+        assert!(w.is_writable());
+        assert!(matches!(r.read_in_place(|t| t.1), Read::Empty));
+        drop(w);
+        assert!(matches!(r.read_in_place(|t| t.1), Read::Closed));
+        // Many chunks' worth, lent in place only.
+        let (mut w, mut r) = channel::<Tracked>(
+            0,
+            std::sync::Arc::new(Count::default()),
+            std::sync::Arc::new(Count::default()),
+        );
+        let total = 3 * CHUNK as u32 + 7;
+        for i in 0..total {
+            w.write(Tracked(token.clone(), i, false)).unwrap();
+        }
+        let _ = w.flush();
+        for i in 0..total {
+            assert!(matches!(r.read_in_place(|t| t.1 == i), Read::Item(true)));
+        }
         assert_eq!(std::sync::Arc::strong_count(&token), 1);
     }
 

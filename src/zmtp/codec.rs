@@ -210,7 +210,12 @@ impl OutQueue {
             frame[0] = flags;
             frame[1] = size as u8;
             frame[2..].copy_from_slice(data);
-            self.batch.extend_from_slice(&frame[..2 + size]);
+            // Append all of `frame` with one fixed-size copy, then cut it back to the
+            // frame's length: a copy of a length known only at run time is a call to
+            // `memmove` per message. The bytes past the frame are never read.
+            let end = self.batch.len() + 2 + size;
+            self.batch.extend_from_slice(&frame);
+            self.batch.truncate(end);
             self.len += 2 + size;
             return;
         }
