@@ -570,9 +570,9 @@ impl Session {
             loop {
                 // The common case first: small data frames, straight into the pipe.
                 let mut small = false;
-                while let Some(msg) = up.conn.next_small_frame(self.rbuf.bytes()) {
+                while up.conn.has_small_frame(self.rbuf.bytes()) {
                     small = true;
-                    if !self.flow.deliver(msg) {
+                    if !self.flow.deliver_small(self.rbuf.bytes()) {
                         self.flow.flush_in();
                         return Ok(());
                     }
@@ -793,6 +793,25 @@ impl Flow {
                 false
             }
             Err(WriteError::Closed(_)) => true,
+        }
+    }
+
+    /// Hands the small frame at the front of `buf` to the socket, made where it will lie in
+    /// the pipe. Returns false when the pipe is full: the frame stays in `buf` and reading
+    /// pauses.
+    #[inline]
+    fn deliver_small(&mut self, buf: &mut bytes::BytesMut) -> bool {
+        let Some((_, ends)) = &mut self.pipe else {
+            drop(Connection::take_small_frame(buf)); // no pipe (yet): nothing can use it
+            return true;
+        };
+        match ends.out.write_with(|| Connection::take_small_frame(buf)) {
+            Ok(()) => true,
+            Err(WriteError::Full(())) => false,
+            Err(WriteError::Closed(())) => {
+                drop(Connection::take_small_frame(buf));
+                true
+            }
         }
     }
 

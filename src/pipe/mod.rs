@@ -56,6 +56,18 @@ impl OutPipe {
         }
     }
 
+    /// Makes the next message in place once there is room for it (see `Writer::write_with`).
+    #[inline]
+    pub(crate) fn write_with(&mut self, make: impl FnOnce() -> Msg) -> Result<(), WriteError<()>> {
+        match self {
+            OutPipe::Queue(w) => w.write_with(make),
+            OutPipe::Slot(w) => w.write(make()).map_err(|e| match e {
+                WriteError::Full(_) => WriteError::Full(()),
+                WriteError::Closed(_) => WriteError::Closed(()),
+            }),
+        }
+    }
+
     /// Publishes what was written; returns whether the reader had to be woken.
     #[inline]
     pub(crate) fn flush(&mut self) -> bool {

@@ -216,21 +216,53 @@ impl<T: Item> Writer<T> {
     /// Appends `item`. The first frame of a message needs credit (the high-water mark); later
     /// frames of a started message are always accepted, so a message is never cut in two.
     /// Nothing is visible to the reader before [`Writer::flush`].
+    #[inline]
     pub(crate) fn write(&mut self, item: T) -> Result<(), WriteError<T>> {
+        if let Err(e) = self.check_room() {
+            return Err(match e {
+                WriteError::Full(()) => WriteError::Full(item),
+                WriteError::Closed(()) => WriteError::Closed(item),
+            });
+        }
+        self.append(|| item);
+        Ok(())
+    }
+
+    /// Like [`Writer::write`], but makes the item only once there is room for it, where it
+    /// will lie in the queue: for a writer that builds each item from something it can
+    /// leave untouched when the queue is full (the decoder and its read buffer), which saves
+    /// building it elsewhere and moving it in.
+    #[inline]
+    pub(crate) fn write_with(&mut self, make: impl FnOnce() -> T) -> Result<(), WriteError<()>> {
+        self.check_room()?;
+        self.append(make);
+        Ok(())
+    }
+
+    #[inline]
+    fn check_room(&mut self) -> Result<(), WriteError<()>> {
         if self.shared.credit.0.load(Ordering::Relaxed) & CLOSED != 0 {
-            return Err(WriteError::Closed(item));
+            return Err(WriteError::Closed(()));
         }
         if self.written == self.complete && !self.has_credit() {
-            return Err(WriteError::Full(item));
+            return Err(WriteError::Full(()));
         }
+        Ok(())
+    }
+
+    #[inline]
+    fn append(&mut self, make: impl FnOnce() -> T) {
         if self.written == self.tail_base + CHUNK as u64 {
             self.advance_tail();
         }
-        let more = item.more();
         let idx = (self.written - self.tail_base) as usize;
         // SAFETY: slot `written` lies in `tail` (checked above) and is beyond `published`,
         // so the reader does not access it; it is uninitialised (consumed or never used).
-        unsafe { (*self.tail).slots[idx].0.with_mut(|p| (*p).write(item)) };
+        let more = unsafe {
+            (*self.tail).slots[idx]
+                .0
+                .with_mut(|p| (*p).write(make()).more())
+        };
         self.written += 1;
         if !more {
             self.complete = self.written;
@@ -238,7 +270,6 @@ impl<T: Item> Writer<T> {
             self.complete_base = self.tail_base;
             self.msgs_written += 1;
         }
-        Ok(())
     }
 
     fn advance_tail(&mut self) {
@@ -795,6 +826,39 @@ mod tests {
             assert!(matches!(r.read_in_place(|t| t.1 == i), Read::Item(true)));
         }
         assert_eq!(std::sync::Arc::strong_count(&token), 1);
+    }
+
+    #[test]
+    fn write_with_makes_the_item_only_when_there_is_room() {
+        let (mut w, mut r, _, wake_writer) = pair(2);
+        let mut made = 0;
+        for i in 0..2 {
+            let out = w.write_with(|| {
+                made += 1;
+                Frame(i, false)
+            });
+            assert!(out.is_ok());
+        }
+        // At the mark: the item is not made, and the writer now waits for credit.
+        let full = w.write_with(|| {
+            made += 1;
+            Frame(9, false)
+        });
+        assert!(matches!(full, Err(WriteError::Full(()))));
+        assert_eq!(made, 2);
+        assert_eq!(item(&mut r), Some(Frame(0, false)));
+        assert_eq!(wake_writer.get(), 1);
+        assert!(w.write_with(|| Frame(2, false)).is_ok());
+        let _ = w.flush();
+        assert_eq!(item(&mut r), Some(Frame(1, false)));
+        assert_eq!(item(&mut r), Some(Frame(2, false)));
+        drop(r);
+        let closed = w.write_with(|| {
+            made += 1;
+            Frame(3, false)
+        });
+        assert!(matches!(closed, Err(WriteError::Closed(()))));
+        assert_eq!(made, 2);
     }
 
     #[test]

@@ -59,23 +59,33 @@ impl Decoder {
     /// `None` means "use [`Decoder::decode`]", not "no frame".
     #[inline]
     pub(crate) fn decode_small(&mut self, buf: &mut BytesMut) -> Option<Msg> {
-        if let DecodeState::Header = self.state {
-            if buf.len() >= 2 && buf[0] & !MORE == 0 {
-                let size = buf[1] as usize;
-                if size <= self.inline_limit && buf.len() >= 2 + size {
-                    let window = buf.get(2..2 + INLINE_CAPACITY);
-                    let mut msg =
-                        match window.and_then(|w| <&[u8; INLINE_CAPACITY]>::try_from(w).ok()) {
-                            Some(window) => Msg::inline_prefix(window, size as u8),
-                            None => Msg::copy_from_slice(&buf[2..2 + size]),
-                        };
-                    msg.set_more(buf[0] & MORE != 0);
-                    buf.advance(2 + size);
-                    return Some(msg);
-                }
-            }
-        }
-        None
+        self.has_small(buf).then(|| Self::take_small(buf))
+    }
+
+    /// Whether `buf` starts with a small data frame that is all there, for
+    /// [`Decoder::take_small`].
+    #[inline]
+    pub(crate) fn has_small(&self, buf: &[u8]) -> bool {
+        matches!(self.state, DecodeState::Header)
+            && buf.len() >= 2
+            && buf[0] & !MORE == 0
+            && (buf[1] as usize) <= self.inline_limit
+            && buf.len() >= 2 + buf[1] as usize
+    }
+
+    /// Takes the small data frame at the front of `buf`; call only after
+    /// [`Decoder::has_small`] said there is one.
+    #[inline]
+    pub(crate) fn take_small(buf: &mut BytesMut) -> Msg {
+        let size = buf[1] as usize;
+        let window = buf.get(2..2 + INLINE_CAPACITY);
+        let mut msg = match window.and_then(|w| <&[u8; INLINE_CAPACITY]>::try_from(w).ok()) {
+            Some(window) => Msg::inline_prefix(window, size as u8),
+            None => Msg::copy_from_slice(&buf[2..2 + size]),
+        };
+        msg.set_more(buf[0] & MORE != 0);
+        buf.advance(2 + size);
+        msg
     }
 
     /// Takes the next whole frame off the front of `buf`, if it is all there.

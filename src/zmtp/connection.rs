@@ -327,15 +327,18 @@ impl Connection {
         Ok(())
     }
 
-    /// The next data frame, when the connection is up and the frame is small and whole in
-    /// `buf`: the common case, without the event machinery of [`Connection::handle_input`].
-    /// `None` sends the caller to `handle_input`.
+    /// Whether `buf` starts with a data frame that is small and whole, with the connection
+    /// up: the common case, taken by [`Connection::take_small_frame`] without the event
+    /// machinery of [`Connection::handle_input`]. `false` sends the caller to `handle_input`.
     #[inline]
-    pub(crate) fn next_small_frame(&mut self, buf: &mut BytesMut) -> Option<Msg> {
-        match self.state {
-            State::Active { .. } => self.decoder.decode_small(buf),
-            _ => None,
-        }
+    pub(crate) fn has_small_frame(&self, buf: &[u8]) -> bool {
+        matches!(self.state, State::Active { .. }) && self.decoder.has_small(buf)
+    }
+
+    /// Takes the frame [`Connection::has_small_frame`] found at the front of `buf`.
+    #[inline]
+    pub(crate) fn take_small_frame(buf: &mut BytesMut) -> Msg {
+        Decoder::take_small(buf)
     }
 
     /// How many bytes the decoder needs in the buffer to make progress.
