@@ -615,6 +615,23 @@ mod tests {
         (w, r, wr, ww)
     }
 
+    /// A frame holding a token, so a test can count how many frames are alive.
+    #[derive(Debug)]
+    #[allow(dead_code)] // the Arc is held for its drop, which the tests count
+    struct Tracked(std::sync::Arc<()>, u32, bool);
+    impl Item for Tracked {
+        fn more(&self) -> bool {
+            self.2
+        }
+    }
+
+    /// A queue of [`Tracked`] frames, and the count of wake-ups of its writer.
+    fn tracked_pair(hwm: u64) -> (Writer<Tracked>, Reader<Tracked>, std::sync::Arc<Count>) {
+        let ww = std::sync::Arc::new(Count::default());
+        let (w, r) = channel(hwm, std::sync::Arc::new(Count::default()), ww.clone());
+        (w, r, ww)
+    }
+
     fn item(r: &mut Reader<Frame>) -> Option<Frame> {
         match r.read() {
             Read::Item(f) => Some(f),
@@ -732,25 +749,13 @@ mod tests {
 
     #[test]
     fn unread_items_are_dropped_exactly_once() {
-        #[derive(Debug)]
-        #[allow(dead_code)] // the Arc is held for its drop, which the test counts
-        struct Tracked(std::sync::Arc<()>, bool);
-        impl Item for Tracked {
-            fn more(&self) -> bool {
-                self.1
-            }
-        }
-        let (wr, ww) = (
-            std::sync::Arc::new(Count::default()),
-            std::sync::Arc::new(Count::default()),
-        );
         let token = std::sync::Arc::new(());
-        let (mut w, mut r) = channel::<Tracked>(0, wr, ww);
-        for _ in 0..1000 {
-            w.write(Tracked(token.clone(), false)).unwrap();
+        let (mut w, mut r, _) = tracked_pair(0);
+        for i in 0..1000 {
+            w.write(Tracked(token.clone(), i, false)).unwrap();
         }
         let _ = w.flush();
-        w.write(Tracked(token.clone(), true)).unwrap(); // torn: never published
+        w.write(Tracked(token.clone(), 1000, true)).unwrap(); // torn: never published
         let mut read = Vec::new();
         for _ in 0..300 {
             match r.read() {
@@ -768,20 +773,8 @@ mod tests {
 
     #[test]
     fn items_lent_in_place_are_dropped_there_once_and_count_as_read() {
-        #[derive(Debug)]
-        #[allow(dead_code)] // the Arc is held for its drop, which the test counts
-        struct Tracked(std::sync::Arc<()>, u32, bool);
-        impl Item for Tracked {
-            fn more(&self) -> bool {
-                self.2
-            }
-        }
-        let (wr, ww) = (
-            std::sync::Arc::new(Count::default()),
-            std::sync::Arc::new(Count::default()),
-        );
         let token = std::sync::Arc::new(());
-        let (mut w, mut r) = channel::<Tracked>(4, wr, ww.clone());
+        let (mut w, mut r, ww) = tracked_pair(4);
         for i in 0..4 {
             w.write(Tracked(token.clone(), 2 * i, true)).unwrap();
             w.write(Tracked(token.clone(), 2 * i + 1, false)).unwrap();
@@ -812,11 +805,7 @@ mod tests {
         drop(w);
         assert!(matches!(r.read_in_place(|t| t.1), Read::Closed));
         // Many chunks' worth, lent in place only.
-        let (mut w, mut r) = channel::<Tracked>(
-            0,
-            std::sync::Arc::new(Count::default()),
-            std::sync::Arc::new(Count::default()),
-        );
+        let (mut w, mut r, _) = tracked_pair(0);
         let total = 3 * CHUNK as u32 + 7;
         for i in 0..total {
             w.write(Tracked(token.clone(), i, false)).unwrap();
