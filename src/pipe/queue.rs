@@ -304,10 +304,11 @@ impl<T: Item> Writer<T> {
 
     /// Starts taking, for writing, the cache lines of the slot `WRITE_AHEAD` places after
     /// slot `idx` of the tail chunk. The reader read that slot on its core one chunk ago
-    /// (chunks are recycled), so the line sits there; a store to it would wait for it to come over, and the swap that
-    /// publishes a message waits for every store before it. Fetched ahead, the transfer
-    /// overlaps the messages in between. (tcp 8 B, alternating runs: sending process CPU
-    /// 389 -> 344 ms per 3 M messages; inproc 8 B median 9.3 -> 10.6 M msg/s.)
+    /// (chunks are recycled), so its lines sit there: a store would wait for them to come
+    /// over, and the swap that publishes a message waits for every store before it. Fetched
+    /// ahead, the transfer overlaps the messages in between. (tcp 8 B, alternating runs:
+    /// sending process CPU 389 -> 344 ms per 3 M messages; inproc 8 B median 9.3 -> 10.6 M
+    /// msg/s.)
     #[inline(always)]
     fn prepare_ahead(&self, idx: usize) {
         #[cfg(all(target_arch = "x86_64", not(loom)))]
