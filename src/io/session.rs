@@ -801,18 +801,16 @@ impl Flow {
     /// pauses.
     #[inline]
     fn deliver_small(&mut self, buf: &mut bytes::BytesMut) -> bool {
-        let Some((_, ends)) = &mut self.pipe else {
-            drop(Connection::take_small_frame(buf)); // no pipe (yet): nothing can use it
-            return true;
-        };
-        match ends.out.write_with(|| Connection::take_small_frame(buf)) {
-            Ok(()) => true,
-            Err(WriteError::Full(())) => false,
-            Err(WriteError::Closed(())) => {
-                drop(Connection::take_small_frame(buf));
-                true
+        if let Some((_, ends)) = &mut self.pipe {
+            match ends.out.write_with(|| Connection::take_small_frame(buf)) {
+                Ok(()) => return true,
+                Err(WriteError::Full(())) => return false,
+                Err(WriteError::Closed(())) => {}
             }
         }
+        // No pipe (yet), or the socket is gone: nothing can use the frame.
+        drop(Connection::take_small_frame(buf));
+        true
     }
 
     fn flush_in(&mut self) {

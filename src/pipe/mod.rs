@@ -61,10 +61,7 @@ impl OutPipe {
     pub(crate) fn write_with(&mut self, make: impl FnOnce() -> Msg) -> Result<(), WriteError<()>> {
         match self {
             OutPipe::Queue(w) => w.write_with(make),
-            OutPipe::Slot(w) => w.write(make()).map_err(|e| match e {
-                WriteError::Full(_) => WriteError::Full(()),
-                WriteError::Closed(_) => WriteError::Closed(()),
-            }),
+            OutPipe::Slot(w) => w.write(make()).map_err(|e| e.carrying(())),
         }
     }
 

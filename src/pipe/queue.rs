@@ -93,6 +93,16 @@ pub(crate) enum WriteError<T> {
     Closed(T),
 }
 
+impl<T> WriteError<T> {
+    /// The same refusal, carrying `item` instead.
+    pub(crate) fn carrying<U>(self, item: U) -> WriteError<U> {
+        match self {
+            WriteError::Full(_) => WriteError::Full(item),
+            WriteError::Closed(_) => WriteError::Closed(item),
+        }
+    }
+}
+
 struct Chunk<T> {
     slots: [Slot<T>; CHUNK],
     next: AtomicPtr<Chunk<T>>,
@@ -248,10 +258,7 @@ impl<T: Item> Writer<T> {
     #[inline]
     pub(crate) fn write(&mut self, item: T) -> Result<(), WriteError<T>> {
         if let Err(e) = self.check_room() {
-            return Err(match e {
-                WriteError::Full(()) => WriteError::Full(item),
-                WriteError::Closed(()) => WriteError::Closed(item),
-            });
+            return Err(e.carrying(item));
         }
         self.append(|| item);
         Ok(())
