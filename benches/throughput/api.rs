@@ -65,6 +65,8 @@ pub(crate) trait Api: 'static {
     fn connect(sock: &Self::Sock, endpoint: &str) -> Result<(), String>;
     /// Sends one single-frame message; `dontwait` fails with `Fail::Again` instead of waiting.
     fn send(sock: &Self::Sock, body: &[u8], dontwait: bool) -> Result<(), Fail>;
+    /// Sends one single-frame message whose body the library takes over without a copy.
+    fn send_owned(sock: &Self::Sock, body: Vec<u8>) -> Result<(), Fail>;
     /// `body` as a [`Api::Shared`] body; `None` where the library has no such send.
     fn share(body: &[u8]) -> Option<Self::Shared>;
     /// Sends one single-frame message whose body is shared with the caller, not copied.
@@ -135,6 +137,10 @@ impl Api for Zerosock {
     fn send(sock: &Self::Sock, body: &[u8], dontwait: bool) -> Result<(), Fail> {
         let flags = if dontwait { zerosock::DONTWAIT } else { 0 };
         sock.send(body, flags).map_err(zerosock_fail)
+    }
+
+    fn send_owned(sock: &Self::Sock, body: Vec<u8>) -> Result<(), Fail> {
+        sock.send(body, 0).map_err(zerosock_fail)
     }
 
     fn share(body: &[u8]) -> Option<Self::Shared> {
@@ -220,6 +226,11 @@ impl Api for Libzmq {
     fn send(sock: &Self::Sock, body: &[u8], dontwait: bool) -> Result<(), Fail> {
         let flags = if dontwait { zmq::DONTWAIT } else { 0 };
         sock.send(body, flags).map_err(libzmq_fail)
+    }
+
+    fn send_owned(sock: &Self::Sock, body: Vec<u8>) -> Result<(), Fail> {
+        // `zmq::Message::from(Vec<u8>)` hands libzmq the buffer (`zmq_msg_init_data`).
+        sock.send(body, 0).map_err(libzmq_fail)
     }
 
     fn share(_: &[u8]) -> Option<Self::Shared> {

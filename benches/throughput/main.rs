@@ -3,11 +3,12 @@
 //! * PUSH/PULL throughput over tcp, ipc and inproc at 8 B, 64 B, 1 KiB and 64 KiB, plus a raw
 //!   `std::net` TCP loopback stream as the ceiling for the 64 KiB tcp row (the best of
 //!   64 KiB, 256 KiB and 1 MiB writes, read 1 MiB at a time, run in each of that row's
-//!   rounds; best round shown, with zerosock's share of it, both as measured and with
-//!   zero-copy sends) (`tcp/8B`, ...). The 64 KiB rows also run zerosock with zero-copy
-//!   sends: `Bytes` bodies that the socket takes without a copy (as the raw stream writes its
-//!   buffer without one; the `zmq` crate can hand libzmq an owned buffer but not one shared
-//!   between sends, so libzmq's side always copies);
+//!   rounds) (`tcp/8B`, ...). The 64 KiB rows also send without copies, on a second line:
+//!   owned buffers (a fresh `vec![0; size]` per send that the library takes over, both
+//!   libraries: `zmq::Message::from(Vec<u8>)` is libzmq's `zmq_msg_init_data`), and shared
+//!   bodies (zerosock only: `Bytes` clones of a few buffers, as the raw stream writes its
+//!   buffer again and again; the `zmq` crate has no send of a buffer shared between sends),
+//!   with zerosock's share of the raw stream for each way of sending over tcp;
 //! * PUB fan-out, one PUB to 8 SUBs over tcp at 64 B and 4 KiB (`tcp/fanout8-64B`, ...);
 //! * 100 DEALERs to one ROUTER over tcp at 64 B (`tcp/dealer100-64B`);
 //! * REQ/REP latency over tcp, ipc and inproc, RTT/2 of 8 B round trips (`tcp/lat-8B`, ...),
@@ -341,6 +342,8 @@ fn main_table(rows: &[&Row], rounds: usize, raw_bytes: u64, watchdog: &Watchdog)
         let with_raw = shared_transport == Some("tcp");
         let mut raw: Option<Result<f64, String>> = None;
         let mut zs_shared = Best::default();
+        let mut zs_owned = Best::default();
+        let mut lz_owned = Best::default();
         let mut zs = Best::default();
         let mut lz = Best::default();
         for round in 0..rounds {
@@ -373,6 +376,24 @@ fn main_table(rows: &[&Row], rounds: usize, raw_bytes: u64, watchdog: &Watchdog)
                     Body::Shared,
                 ));
                 watchdog.disarm();
+                for lib in order {
+                    watchdog.arm(&format!("{} {name} owned", lib.name()), RUN_DEADLINE);
+                    match lib {
+                        Lib::Zerosock => zs_owned.add(pushpull::run::<api::Zerosock>(
+                            transport,
+                            size,
+                            row.delivered,
+                            Body::Owned,
+                        )),
+                        Lib::Libzmq => lz_owned.add(pushpull::run::<api::Libzmq>(
+                            transport,
+                            size,
+                            row.delivered,
+                            Body::Owned,
+                        )),
+                    }
+                    watchdog.disarm();
+                }
             }
             for lib in order {
                 watchdog.arm(&format!("{} {name}", lib.name()), RUN_DEADLINE);
@@ -387,7 +408,9 @@ fn main_table(rows: &[&Row], rounds: usize, raw_bytes: u64, watchdog: &Watchdog)
                 }
             }
         }
-        failed |= zs.failure.is_some() || lz.failure.is_some() || zs_shared.failure.is_some();
+        failed |= [&zs, &lz, &zs_shared, &zs_owned, &lz_owned]
+            .iter()
+            .any(|b| b.failure.is_some());
 
         let rate = |b: &Best| {
             b.rate
@@ -402,7 +425,7 @@ fn main_table(rows: &[&Row], rounds: usize, raw_bytes: u64, watchdog: &Watchdog)
             (Some(a), Some(b)) if b > 0.0 => format!("{:.2}", a / b),
             _ => "-".to_string(),
         };
-        let mut line = format!(
+        let line = format!(
             "{name:<18} {:>9} {:>13} {:>13} {ratio:>6} {:>10} {:>10} {:>11} {:>11}",
             row.delivered,
             rate(&zs),
@@ -412,38 +435,49 @@ fn main_table(rows: &[&Row], rounds: usize, raw_bytes: u64, watchdog: &Watchdog)
             cpu(&zs),
             cpu(&lz)
         );
-        match raw {
-            Some(Ok(r)) => {
-                let share = |b: &Best| {
-                    b.rate.map_or("-".to_string(), |z| {
-                        format!("{:.0} %", z * size as f64 / 1e6 / r * 100.0)
-                    })
-                };
-                line.push_str(&format!(
-                    "   raw TCP loopback: {r:.1} MB/s (zerosock {}, with zero-copy sends {})",
-                    share(&zs),
-                    share(&zs_shared)
-                ));
-            }
-            Some(Err(e)) => {
-                failed = true;
-                line.push_str(&format!("   raw TCP loopback FAILED: {e}"));
-            }
-            None => {
-                if let (Some(z), Some(l)) = (zs_shared.rate, lz.rate) {
-                    line.push_str(&format!(
-                        "   zero-copy sends: {} msg/s ({:.2}x libzmq)",
-                        z as u64,
-                        z / l
+        println!("{line}");
+        if shared_transport.is_some() {
+            let ratio_of = |a: &Best, b: &Best| match (a.rate, b.rate) {
+                (Some(a), Some(b)) if b > 0.0 => format!("{:.2}", a / b),
+                _ => "-".to_string(),
+            };
+            let mut extra = format!(
+                "    without copies: owned buffers zerosock {}/s, libzmq {}/s, ratio {}; \
+                 shared (zerosock) {}/s, {}x libzmq owned",
+                rate(&zs_owned),
+                rate(&lz_owned),
+                ratio_of(&zs_owned, &lz_owned),
+                rate(&zs_shared),
+                ratio_of(&zs_shared, &lz_owned),
+            );
+            match raw {
+                Some(Ok(r)) => {
+                    let share = |b: &Best| {
+                        b.rate.map_or("-".to_string(), |z| {
+                            format!("{:.0} %", z * size as f64 / 1e6 / r * 100.0)
+                        })
+                    };
+                    extra.push_str(&format!(
+                        "; raw TCP loopback {r:.1} MB/s: zerosock copied {}, owned {}, shared {}",
+                        share(&zs),
+                        share(&zs_owned),
+                        share(&zs_shared)
                     ));
                 }
+                Some(Err(e)) => {
+                    failed = true;
+                    extra.push_str(&format!("; raw TCP loopback FAILED: {e}"));
+                }
+                None => {}
             }
+            println!("{extra}");
         }
-        println!("{line}");
         for (who, b) in [
             ("zerosock", &zs),
             ("libzmq", &lz),
-            ("zerosock (zero-copy sends)", &zs_shared),
+            ("zerosock (shared bodies)", &zs_shared),
+            ("zerosock (owned buffers)", &zs_owned),
+            ("libzmq (owned buffers)", &lz_owned),
         ] {
             if let Some(e) = &b.failure {
                 println!("    {who} failed: {e}");

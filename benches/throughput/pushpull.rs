@@ -14,6 +14,10 @@ use std::time::{Duration, Instant};
 pub(crate) enum Body {
     /// A fresh message per send, copied from the sender's buffer (as libzmq's `remote_thr`).
     Copied,
+    /// A fresh buffer per send (`vec![0; size]`, the sequence number written into it) that
+    /// the library takes over without a copy: what an application that builds each large
+    /// message in a buffer of its own hands either library.
+    Owned,
     /// Bodies sent without a copy: clones of `SHARED_RING` shared buffers in turn (the
     /// sequence number each carries is the message's modulo `SHARED_RING`).
     Shared,
@@ -52,6 +56,12 @@ pub(crate) fn run<A: Api>(
             for seq in 0..count {
                 stamp(&mut buf, seq);
                 A::send(&push, &buf, false).map_err(|e| failed(seq, e))?;
+            }
+        } else if body == Body::Owned {
+            for seq in 0..count {
+                let mut owned = vec![0; size];
+                stamp(&mut owned, seq);
+                A::send_owned(&push, owned).map_err(|e| failed(seq, e))?;
             }
         } else {
             let ring = (0..SHARED_RING)
