@@ -150,21 +150,96 @@ pub(crate) trait Pattern<P: Pipes>: Send {
     }
 }
 
-/// The pattern for a socket type, or `None` if the type is not implemented yet.
-pub(crate) fn for_type<P: Pipes>(socket_type: SocketType) -> Option<Box<dyn Pattern<P>>> {
-    Some(match socket_type {
-        SocketType::Push => Box::new(pipeline::Push::default()),
-        SocketType::Pull => Box::new(pipeline::Pull::default()),
-        SocketType::Pair => Box::new(pair::Pair::default()),
-        SocketType::Req => Box::new(req::Req::new()),
-        SocketType::Rep => Box::new(rep::Rep::default()),
-        SocketType::Dealer => Box::new(dealer::Dealer::default()),
-        SocketType::Router => Box::new(router::Router::new()),
-        SocketType::Pub => Box::new(xpub::XPub::new(false)),
-        SocketType::XPub => Box::new(xpub::XPub::new(true)),
-        SocketType::Sub => Box::new(sub::Sub::new(true)),
-        SocketType::XSub => Box::new(sub::Sub::new(false)),
-    })
+/// Every socket type's pattern in one enum, so that the socket's per-message calls dispatch
+/// with a `match` the compiler inlines through (a message then moves from the caller into
+/// the pipe, and back out, without being copied at each layer behind a virtual call).
+pub(crate) enum AnyPattern {
+    Push(pipeline::Push),
+    Pull(pipeline::Pull),
+    Pair(pair::Pair),
+    Req(req::Req),
+    Rep(rep::Rep),
+    Dealer(dealer::Dealer),
+    Router(router::Router),
+    XPub(xpub::XPub),
+    Sub(sub::Sub),
+}
+
+/// `$body` with `$p` bound to the pattern inside whichever variant `$any` is.
+macro_rules! dispatch {
+    ($any:expr, $p:ident => $body:expr) => {
+        match $any {
+            AnyPattern::Push($p) => $body,
+            AnyPattern::Pull($p) => $body,
+            AnyPattern::Pair($p) => $body,
+            AnyPattern::Req($p) => $body,
+            AnyPattern::Rep($p) => $body,
+            AnyPattern::Dealer($p) => $body,
+            AnyPattern::Router($p) => $body,
+            AnyPattern::XPub($p) => $body,
+            AnyPattern::Sub($p) => $body,
+        }
+    };
+}
+
+impl AnyPattern {
+    /// The pattern for a socket type.
+    pub(crate) fn for_type(socket_type: SocketType) -> AnyPattern {
+        match socket_type {
+            SocketType::Push => AnyPattern::Push(pipeline::Push::default()),
+            SocketType::Pull => AnyPattern::Pull(pipeline::Pull::default()),
+            SocketType::Pair => AnyPattern::Pair(pair::Pair::default()),
+            SocketType::Req => AnyPattern::Req(req::Req::new()),
+            SocketType::Rep => AnyPattern::Rep(rep::Rep::default()),
+            SocketType::Dealer => AnyPattern::Dealer(dealer::Dealer::default()),
+            SocketType::Router => AnyPattern::Router(router::Router::new()),
+            SocketType::Pub => AnyPattern::XPub(xpub::XPub::new(false)),
+            SocketType::XPub => AnyPattern::XPub(xpub::XPub::new(true)),
+            SocketType::Sub => AnyPattern::Sub(sub::Sub::new(true)),
+            SocketType::XSub => AnyPattern::Sub(sub::Sub::new(false)),
+        }
+    }
+}
+
+impl<P: Pipes> Pattern<P> for AnyPattern {
+    fn attach(
+        &mut self,
+        pipes: &mut P,
+        idx: usize,
+        peer: Option<&PeerInfo>,
+        connected: bool,
+    ) -> bool {
+        dispatch!(self, p => p.attach(pipes, idx, peer, connected))
+    }
+    fn peer_ready(&mut self, pipes: &mut P, idx: usize, peer: &PeerInfo) {
+        dispatch!(self, p => p.peer_ready(pipes, idx, peer))
+    }
+    fn detach(&mut self, idx: usize) {
+        dispatch!(self, p => Pattern::<P>::detach(p, idx))
+    }
+    fn activate(&mut self, pipes: &mut P, idx: usize) {
+        dispatch!(self, p => p.activate(pipes, idx))
+    }
+    #[inline(always)]
+    fn send(&mut self, pipes: &mut P, msg: Msg) -> Result<(), Blocked<Msg>> {
+        dispatch!(self, p => p.send(pipes, msg))
+    }
+    #[inline(always)]
+    fn recv(&mut self, pipes: &mut P) -> Result<Msg, Blocked<()>> {
+        dispatch!(self, p => p.recv(pipes))
+    }
+    fn has_in(&mut self, pipes: &mut P) -> bool {
+        dispatch!(self, p => p.has_in(pipes))
+    }
+    fn has_out(&mut self, pipes: &mut P) -> bool {
+        dispatch!(self, p => p.has_out(pipes))
+    }
+    fn reads(&self) -> bool {
+        dispatch!(self, p => Pattern::<P>::reads(p))
+    }
+    fn set_option(&mut self, pipes: &mut P, option: PatternOption<'_>) -> Result<(), Error> {
+        dispatch!(self, p => p.set_option(pipes, option))
+    }
 }
 
 /// A frame holding `prefix` followed by `rest`; no heap allocation when it fits inline.

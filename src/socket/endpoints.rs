@@ -1,10 +1,11 @@
 //! Binding, connecting and letting go of endpoints: how a socket gets its pipes.
 
-use super::{Core, EndpointKind, EndpointRecord, SocketCommand, SocketWake};
+use super::{Core, EndpointKind, EndpointRecord, PipeTable, SocketCommand, SocketWake};
 use crate::error::{Error, Result};
 use crate::io::{IoCommand, IoWake, SocketRef};
 use crate::monitor::EventKind;
 use crate::options::Options;
+use crate::pattern::Pattern;
 use crate::pipe::{pipe_pair, Capacity};
 use crate::socket_type::SocketType;
 use crate::transport::inproc::{Binder, LateSocketWake, Pending};
@@ -280,7 +281,7 @@ impl Core {
             }),
         }
         for idx in self.pipes.of_endpoint(record.id) {
-            self.pattern.detach(idx);
+            Pattern::<PipeTable>::detach(&mut self.pattern, idx);
             self.pipes.remove(idx);
         }
         Ok(())

@@ -14,7 +14,7 @@ use crate::io::IoCommand;
 use crate::monitor::{Monitor, MonitorSlot};
 use crate::msg::Msg;
 use crate::options::{millis, Options};
-use crate::pattern::{self, Blocked, Pattern, PatternOption};
+use crate::pattern::{AnyPattern, Blocked, Pattern, PatternOption};
 use crate::pipe::{PipeEnds, Read};
 use crate::socket_type::SocketType;
 use crate::zmtp::PeerInfo;
@@ -60,7 +60,7 @@ struct Core {
     ctx: Arc<CtxInner>,
     mailbox: Arc<SocketMailbox>,
     options: Options,
-    pattern: Box<dyn Pattern<PipeTable>>,
+    pattern: AnyPattern,
     pipes: PipeTable,
     commands: VecDeque<SocketCommand>,
     endpoints: Vec<EndpointRecord>,
@@ -72,8 +72,7 @@ struct Core {
 
 impl Socket {
     pub(crate) fn new(ctx: Arc<CtxInner>, socket_type: SocketType) -> Result<Socket> {
-        let pattern = pattern::for_type(socket_type)
-            .ok_or(Error::WrongState("this socket type is not implemented yet"))?;
+        let pattern = AnyPattern::for_type(socket_type);
         let id = ctx.next_id();
         let mailbox = SocketMailbox::new();
         ctx.register_socket(id, mailbox.clone())?;
@@ -334,7 +333,7 @@ impl Core {
         connected: bool,
         inproc: bool,
     ) {
-        if !self.pattern.reads() {
+        if !Pattern::<PipeTable>::reads(&self.pattern) {
             // Put the unused inbound side to sleep, so its close wakes us.
             let _ = ends.inb.read();
         }
@@ -404,7 +403,7 @@ impl Core {
                     let Some(idx) = self.pipes.index_of(id) else {
                         continue;
                     };
-                    if !self.pattern.reads() {
+                    if !Pattern::<PipeTable>::reads(&self.pattern) {
                         self.watch_unread(idx);
                     }
                     self.pattern.activate(&mut self.pipes, idx);
@@ -435,7 +434,7 @@ impl Core {
     /// Removes the pipes the pattern found dead.
     fn reap(&mut self) {
         while let Some(idx) = self.pipes.dead.pop() {
-            self.pattern.detach(idx);
+            Pattern::<PipeTable>::detach(&mut self.pattern, idx);
             self.pipes.remove(idx);
         }
     }
