@@ -181,17 +181,29 @@ impl Row {
         use api::{Libzmq, Zerosock};
         let (size, n) = (self.size, self.delivered);
         match (self.kind, lib) {
-            (Kind::PushPull { transport }, Lib::Zerosock) => {
-                pushpull::run::<Zerosock>(transport, size, n, Body::Copied)
-            }
-            (Kind::PushPull { transport }, Lib::Libzmq) => {
-                pushpull::run::<Libzmq>(transport, size, n, Body::Copied)
-            }
+            (Kind::PushPull { transport }, _) => self.push_pull(lib, transport, Body::Copied),
             (Kind::Fanout, Lib::Zerosock) => fanout::run::<Zerosock>(size, n / fanout::SUBSCRIBERS),
             (Kind::Fanout, Lib::Libzmq) => fanout::run::<Libzmq>(size, n / fanout::SUBSCRIBERS),
             (Kind::Dealer, Lib::Zerosock) => dealer::run::<Zerosock>(size, n / dealer::DEALERS),
             (Kind::Dealer, Lib::Libzmq) => dealer::run::<Libzmq>(size, n / dealer::DEALERS),
         }
+    }
+
+    /// One PUSH/PULL run of this row's size and count, with bodies made as `body` says.
+    fn push_pull(&self, lib: Lib, transport: &str, body: Body) -> Result<Sample, String> {
+        let (size, n) = (self.size, self.delivered);
+        match lib {
+            Lib::Zerosock => pushpull::run::<api::Zerosock>(transport, size, n, body),
+            Lib::Libzmq => pushpull::run::<api::Libzmq>(transport, size, n, body),
+        }
+    }
+}
+
+/// `a / b` with two decimals, or `-` when either side has no rate.
+fn ratio_of(a: &Best, b: &Best) -> String {
+    match (a.rate, b.rate) {
+        (Some(a), Some(b)) if b > 0.0 => format!("{:.2}", a / b),
+        _ => "-".to_string(),
     }
 }
 
@@ -368,29 +380,15 @@ fn main_table(rows: &[&Row], rounds: usize, raw_bytes: u64, watchdog: &Watchdog)
                 watchdog.disarm();
             }
             if let Some(transport) = shared_transport {
-                watchdog.arm("zerosock zero-copy sends", RUN_DEADLINE);
-                zs_shared.add(pushpull::run::<api::Zerosock>(
-                    transport,
-                    size,
-                    row.delivered,
-                    Body::Shared,
-                ));
+                watchdog.arm("zerosock shared bodies", RUN_DEADLINE);
+                zs_shared.add(row.push_pull(Lib::Zerosock, transport, Body::Shared));
                 watchdog.disarm();
                 for lib in order {
                     watchdog.arm(&format!("{} {name} owned", lib.name()), RUN_DEADLINE);
+                    let result = row.push_pull(lib, transport, Body::Owned);
                     match lib {
-                        Lib::Zerosock => zs_owned.add(pushpull::run::<api::Zerosock>(
-                            transport,
-                            size,
-                            row.delivered,
-                            Body::Owned,
-                        )),
-                        Lib::Libzmq => lz_owned.add(pushpull::run::<api::Libzmq>(
-                            transport,
-                            size,
-                            row.delivered,
-                            Body::Owned,
-                        )),
+                        Lib::Zerosock => zs_owned.add(result),
+                        Lib::Libzmq => lz_owned.add(result),
                     }
                     watchdog.disarm();
                 }
@@ -421,10 +419,7 @@ fn main_table(rows: &[&Row], rounds: usize, raw_bytes: u64, watchdog: &Watchdog)
                 .map_or("-".to_string(), |r| format!("{:.1}", r * size as f64 / 1e6))
         };
         let cpu = |b: &Best| b.cpu_per_msg.map_or("-".to_string(), format_cpu);
-        let ratio = match (zs.rate, lz.rate) {
-            (Some(a), Some(b)) if b > 0.0 => format!("{:.2}", a / b),
-            _ => "-".to_string(),
-        };
+        let ratio = ratio_of(&zs, &lz);
         let line = format!(
             "{name:<18} {:>9} {:>13} {:>13} {ratio:>6} {:>10} {:>10} {:>11} {:>11}",
             row.delivered,
@@ -437,10 +432,6 @@ fn main_table(rows: &[&Row], rounds: usize, raw_bytes: u64, watchdog: &Watchdog)
         );
         println!("{line}");
         if shared_transport.is_some() {
-            let ratio_of = |a: &Best, b: &Best| match (a.rate, b.rate) {
-                (Some(a), Some(b)) if b > 0.0 => format!("{:.2}", a / b),
-                _ => "-".to_string(),
-            };
             let mut extra = format!(
                 "    without copies: owned buffers zerosock {}/s, libzmq {}/s, ratio {}; \
                  shared (zerosock) {}/s, {}x libzmq owned",
