@@ -35,8 +35,10 @@ fn main() {
     pull.bind(&bind_to)
         .unwrap_or_else(|e| perf::fail("bind", e));
 
-    let receive = |index: u64| {
-        let msg = pull.recv(0).unwrap_or_else(|e| match e {
+    // One message received into again and again, as libzmq's tool does (`zmq_msg_recv`).
+    let mut msg = zerosock::Msg::new();
+    let mut receive = |index: u64| {
+        pull.recv_into(&mut msg, 0).unwrap_or_else(|e| match e {
             Error::TimedOut => {
                 eprintln!(
                     "error in recv: no message for {STALL_TIMEOUT_MS} ms after {index} of \

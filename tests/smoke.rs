@@ -1,6 +1,6 @@
 mod common;
 use common::*;
-use zerosock::{Context, SocketType};
+use zerosock::{Context, Error, Msg, SocketType, DONTWAIT};
 
 #[test]
 fn push_pull_tcp_ipc_inproc() {
@@ -26,5 +26,73 @@ fn push_pull_tcp_ipc_inproc() {
             }
             eprintln!("{ep} ok");
         }
+    });
+}
+
+/// `recv_into` writes each frame into the caller's message: bodies inline and shared, the
+/// `more` flag, the peer's metadata; on `WouldBlock` the message keeps what it held. PULL and
+/// DEALER take frames straight from the pipe, REP through its envelope logic.
+#[test]
+fn recv_into_reuses_one_message() {
+    bounded(30, || {
+        let ctx = Context::new();
+        let pull = ctx.socket(SocketType::Pull).unwrap();
+        pull.set_rcvtimeo(5000).unwrap();
+        pull.bind("tcp://127.0.0.1:*").unwrap();
+        let push = ctx.socket(SocketType::Push).unwrap();
+        push.connect(&pull.last_endpoint().unwrap()).unwrap();
+        let big = vec![0xabu8; 100_000];
+        push.send_multipart([&b"head"[..], &big[..], &b""[..]], 0)
+            .unwrap();
+        push.send("single", 0).unwrap();
+
+        let mut msg = Msg::new();
+        let expected: [(&[u8], bool); 4] = [
+            (b"head", true),
+            (&big, true),
+            (b"", false),
+            (b"single", false),
+        ];
+        for (body, more) in expected {
+            pull.recv_into(&mut msg, 0).unwrap();
+            assert_eq!(&msg[..], body);
+            assert_eq!(msg.more(), more);
+            assert_eq!(msg.property("Socket-Type"), Some("PUSH"));
+        }
+        assert!(matches!(
+            pull.recv_into(&mut msg, DONTWAIT),
+            Err(Error::WouldBlock)
+        ));
+        assert_eq!(
+            &msg[..],
+            b"single",
+            "a failed receive leaves the message alone"
+        );
+
+        let router = ctx.socket(SocketType::Router).unwrap();
+        router.bind("inproc://recv-into").unwrap();
+        let dealer = ctx.socket(SocketType::Dealer).unwrap();
+        dealer.set_rcvtimeo(5000).unwrap();
+        dealer.connect("inproc://recv-into").unwrap();
+        let req = ctx.socket(SocketType::Req).unwrap();
+        req.bind("inproc://recv-into-req").unwrap();
+        let rep = ctx.socket(SocketType::Rep).unwrap();
+        rep.set_rcvtimeo(5000).unwrap();
+        rep.connect("inproc://recv-into-req").unwrap();
+
+        dealer.send("to router", 0).unwrap();
+        let id = router.recv(0).unwrap();
+        assert_eq!(router.recv(0).unwrap(), "to router");
+        router.send_multipart([&id[..], b"back"], 0).unwrap();
+        dealer.recv_into(&mut msg, 0).unwrap();
+        assert_eq!(msg, "back");
+        assert!(!msg.more());
+
+        req.send("question", 0).unwrap();
+        rep.recv_into(&mut msg, 0).unwrap();
+        assert_eq!(msg, "question", "REP strips the envelope");
+        assert!(!msg.more());
+        rep.send("answer", 0).unwrap();
+        assert_eq!(req.recv(0).unwrap(), "answer");
     });
 }

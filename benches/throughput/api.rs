@@ -156,8 +156,7 @@ impl Api for Zerosock {
     }
 
     fn recv(sock: &Self::Sock, msg: &mut Self::Msg) -> Result<(), Fail> {
-        *msg = sock.recv(0).map_err(zerosock_fail)?;
-        Ok(())
+        sock.recv_into(msg, 0).map_err(zerosock_fail)
     }
 }
 

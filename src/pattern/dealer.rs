@@ -56,6 +56,11 @@ impl<P: Pipes> Pattern<P> for Dealer {
         self.fq.recv(pipes).map(|(m, _)| m)
     }
 
+    #[inline(always)]
+    fn recv_into(&mut self, pipes: &mut P, dst: &mut Msg) -> Result<(), Blocked<()>> {
+        self.fq.recv_into(pipes, dst).map(|_| ())
+    }
+
     fn has_in(&mut self, pipes: &mut P) -> bool {
         self.fq.has_in(pipes)
     }

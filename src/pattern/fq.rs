@@ -56,26 +56,42 @@ impl FairQueue {
         &mut self,
         pipes: &mut P,
     ) -> Result<(Msg, usize), Blocked<()>> {
+        let mut msg = Msg::new();
+        let idx = self.recv_into(pipes, &mut msg)?;
+        Ok((msg, idx))
+    }
+
+    /// Receives one frame into `dst`; returns the pipe it came from.
+    #[inline(always)]
+    pub(crate) fn recv_into<P: Pipes + ?Sized>(
+        &mut self,
+        pipes: &mut P,
+        dst: &mut Msg,
+    ) -> Result<usize, Blocked<()>> {
         if let Some(idx) = self.torn.take() {
-            return Ok((Msg::new(), idx));
+            *dst = Msg::new();
+            return Ok(idx);
         }
         if self.prefetched.is_some() {
             // Only after `peek`: a cheap test on the hot path, the move off it.
-            return self.prefetched.take().ok_or(Blocked::Again(()));
+            let (msg, idx) = self.prefetched.take().ok_or(Blocked::Again(()))?;
+            *dst = msg;
+            return Ok(idx);
         }
         if let Some(idx) = self.reading {
             // The rest of a message was published with its first frame.
-            if let Read::Item(msg) = pipes.read(idx) {
-                if !msg.more() {
+            if let Read::Item(()) = pipes.read_into(idx, dst) {
+                if !dst.more() {
                     self.reading = None;
                     self.current += 1;
                     self.prefetch_next(pipes);
                 }
-                return Ok((msg, idx));
+                return Ok(idx);
             }
             self.reading = None;
             pipes.dead(idx);
-            return Ok((Msg::new(), idx));
+            *dst = Msg::new();
+            return Ok(idx);
         }
         while !self.active.is_empty() {
             if self.current >= self.active.len() {
@@ -83,16 +99,16 @@ impl FairQueue {
             }
             let pos = self.current;
             let idx = self.active[pos];
-            match pipes.read(idx) {
-                Read::Item(msg) => {
-                    if msg.more() {
+            match pipes.read_into(idx, dst) {
+                Read::Item(()) => {
+                    if dst.more() {
                         self.reading = Some(idx);
                         self.current = pos;
                     } else {
                         self.current = pos + 1;
                         self.prefetch_next(pipes);
                     }
-                    return Ok((msg, idx));
+                    return Ok(idx);
                 }
                 Read::Empty => {
                     self.active.remove(pos);

@@ -42,8 +42,13 @@ pub(crate) trait Pipes {
     fn write(&mut self, idx: usize, msg: Msg) -> Result<(), WriteError<Msg>>;
     /// Publishes what was written to pipe `idx`.
     fn flush(&mut self, idx: usize);
+    /// Reads one frame into `dst` (dropping what it held); leaves it alone if there is none.
+    fn read_into(&mut self, idx: usize, dst: &mut Msg) -> Read<()>;
     /// Reads one frame.
-    fn read(&mut self, idx: usize) -> Read<Msg>;
+    fn read(&mut self, idx: usize) -> Read<Msg> {
+        let mut msg = Msg::new();
+        self.read_into(idx, &mut msg).map(|()| msg)
+    }
     /// Reports pipe `idx` as dead; the socket removes it after the current call.
     fn dead(&mut self, idx: usize);
     /// A hint: pipe `idx` will be read soon, start loading what that read looks at.
@@ -132,6 +137,14 @@ pub(crate) trait Pattern<P: Pipes>: Send {
     fn send(&mut self, pipes: &mut P, msg: Msg) -> Result<(), Blocked<Msg>>;
     /// Receives one frame.
     fn recv(&mut self, pipes: &mut P) -> Result<Msg, Blocked<()>>;
+    /// Receives one frame into `dst` (dropping what it held); leaves it alone on an error.
+    /// Socket types that take frames straight from a pipe write them there without moving
+    /// them through a return value.
+    #[inline(always)]
+    fn recv_into(&mut self, pipes: &mut P, dst: &mut Msg) -> Result<(), Blocked<()>> {
+        *dst = self.recv(pipes)?;
+        Ok(())
+    }
     /// Whether `recv` would deliver a frame now (libzmq's `POLLIN`). Never loses a message:
     /// what it reads ahead is kept for `recv`; it may drop only what `recv` would drop
     /// (filtered, malformed or stale messages). When it says no, the pipes involved are
@@ -227,6 +240,10 @@ impl<P: Pipes> Pattern<P> for AnyPattern {
     #[inline(always)]
     fn recv(&mut self, pipes: &mut P) -> Result<Msg, Blocked<()>> {
         dispatch!(self, p => p.recv(pipes))
+    }
+    #[inline(always)]
+    fn recv_into(&mut self, pipes: &mut P, dst: &mut Msg) -> Result<(), Blocked<()>> {
+        dispatch!(self, p => p.recv_into(pipes, dst))
     }
     fn has_in(&mut self, pipes: &mut P) -> bool {
         dispatch!(self, p => p.has_in(pipes))
@@ -369,10 +386,13 @@ pub(crate) mod fake {
         fn flush(&mut self, idx: usize) {
             self.pipes[idx].flushes += 1;
         }
-        fn read(&mut self, idx: usize) -> Read<Msg> {
+        fn read_into(&mut self, idx: usize, dst: &mut Msg) -> Read<()> {
             let p = &mut self.pipes[idx];
             match p.inbound.pop_front() {
-                Some(m) => Read::Item(m),
+                Some(m) => {
+                    *dst = m;
+                    Read::Item(())
+                }
                 None if p.closed => Read::Closed,
                 None => Read::Empty,
             }

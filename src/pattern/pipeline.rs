@@ -76,6 +76,10 @@ impl<P: Pipes> Pattern<P> for Pull {
     fn recv(&mut self, pipes: &mut P) -> Result<Msg, Blocked<()>> {
         self.fq.recv(pipes).map(|(m, _)| m)
     }
+    #[inline(always)]
+    fn recv_into(&mut self, pipes: &mut P, dst: &mut Msg) -> Result<(), Blocked<()>> {
+        self.fq.recv_into(pipes, dst).map(|_| ())
+    }
     fn has_in(&mut self, pipes: &mut P) -> bool {
         self.fq.has_in(pipes)
     }

@@ -107,17 +107,22 @@ impl InPipe {
         }
     }
 
+    /// Moves the next message into `dst`.
+    #[inline]
+    pub(crate) fn read_into(&mut self, dst: &mut Msg) -> Read<()> {
+        match self {
+            InPipe::Queue(r) => r.read_into(dst),
+            InPipe::Slot(r) => r.read().map(|msg| *dst = msg),
+        }
+    }
+
     /// Lends the next message to `f` without moving it out of the pipe (see
     /// `Reader::read_in_place`).
     #[inline]
     pub(crate) fn read_in_place<R>(&mut self, f: impl FnOnce(&Msg) -> R) -> Read<R> {
         match self {
             InPipe::Queue(r) => r.read_in_place(f),
-            InPipe::Slot(r) => match r.read() {
-                Read::Item(msg) => Read::Item(f(&msg)),
-                Read::Empty => Read::Empty,
-                Read::Closed => Read::Closed,
-            },
+            InPipe::Slot(r) => r.read().map(|msg| f(&msg)),
         }
     }
 

@@ -84,6 +84,18 @@ pub(crate) enum Read<T> {
     Closed,
 }
 
+impl<T> Read<T> {
+    /// The same outcome with the item, if any, passed through `f`.
+    #[inline]
+    pub(crate) fn map<U>(self, f: impl FnOnce(T) -> U) -> Read<U> {
+        match self {
+            Read::Item(item) => Read::Item(f(item)),
+            Read::Empty => Read::Empty,
+            Read::Closed => Read::Closed,
+        }
+    }
+}
+
 /// Why [`Writer::write`] gave the item back.
 #[derive(Debug)]
 pub(crate) enum WriteError<T> {
@@ -487,6 +499,16 @@ impl<T: Item> Reader<T> {
             let item = unsafe { slot.assume_init_read() };
             let more = item.more();
             (item, more)
+        })
+    }
+
+    /// Moves the next item into `dst` (dropping what `dst` held).
+    #[inline]
+    pub(crate) fn read_into(&mut self, dst: &mut T) -> Read<()> {
+        self.consume(|slot| {
+            // SAFETY: `consume` lends a slot the writer initialised and that is read once.
+            *dst = unsafe { slot.assume_init_read() };
+            ((), dst.more())
         })
     }
 

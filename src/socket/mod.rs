@@ -184,6 +184,13 @@ impl Socket {
         self.core.borrow_mut().recv(flags & DONTWAIT != 0)
     }
 
+    /// Receives one frame into `msg`, dropping what it held (libzmq's `zmq_msg_recv`): a
+    /// loop that reuses one `Msg` saves moving each frame out through a return value. On an
+    /// error, `msg` is left as it was.
+    pub fn recv_into(&self, msg: &mut Msg, flags: i32) -> Result<()> {
+        self.core.borrow_mut().recv_into(msg, flags & DONTWAIT != 0)
+    }
+
     /// Receives a whole multipart message.
     pub fn recv_multipart(&self, flags: i32) -> Result<Vec<Msg>> {
         let mut core = self.core.borrow_mut();
@@ -520,27 +527,35 @@ impl Core {
         }
     }
 
+    #[inline]
     fn recv(&mut self, dontwait: bool) -> Result<Msg> {
+        let mut msg = Msg::new();
+        self.recv_into(&mut msg, dontwait)?;
+        Ok(msg)
+    }
+
+    /// Receives one frame into `dst`; leaves it alone on an error.
+    fn recv_into(&mut self, dst: &mut Msg, dontwait: bool) -> Result<()> {
         self.check_alive()?;
         if self.mailbox.has_pending() {
             self.process_commands();
         }
         let mut deadline = None;
         loop {
-            let result = self.pattern.recv(&mut self.pipes);
+            let result = self.pattern.recv_into(&mut self.pipes, dst);
             if !self.pipes.dead.is_empty() {
                 self.reap();
             }
             match result {
-                Ok(m) => return Ok(m),
+                Ok(()) => return Ok(()),
                 Err(Blocked::Fail(e)) => return Err(e),
                 Err(Blocked::Again(())) => {}
             }
             if dontwait || self.options.rcvtimeo == 0 {
                 if self.mailbox.has_pending() {
                     self.process_commands();
-                    if let Ok(m) = self.pattern.recv(&mut self.pipes) {
-                        return Ok(m);
+                    if let Ok(()) = self.pattern.recv_into(&mut self.pipes, dst) {
+                        return Ok(());
                     }
                 }
                 return Err(Error::WouldBlock);

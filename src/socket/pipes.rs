@@ -127,19 +127,15 @@ impl Pipes for PipeTable {
     }
 
     #[inline]
-    fn read(&mut self, idx: usize) -> Read<Msg> {
+    fn read_into(&mut self, idx: usize, dst: &mut Msg) -> Read<()> {
         let slot = self.slots[idx]
             .as_mut()
             .expect("patterns only use attached pipes");
-        match slot.ends.inb.read() {
-            Read::Item(mut msg) => {
-                if let Some(meta) = &slot.meta {
-                    msg.set_metadata(meta);
-                }
-                Read::Item(msg)
-            }
-            other => other,
+        let got = slot.ends.inb.read_into(dst);
+        if let (Read::Item(()), Some(meta)) = (&got, &slot.meta) {
+            dst.set_metadata(meta);
         }
+        got
     }
 
     #[inline]
