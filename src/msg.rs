@@ -106,23 +106,31 @@ impl Msg {
     }
 
     /// A frame holding a copy of `data`; small bodies are stored inline.
+    #[inline]
     pub fn copy_from_slice(data: &[u8]) -> Self {
-        let body = if data.len() <= INLINE_CAPACITY {
+        if data.len() <= INLINE_CAPACITY {
             let mut inline = [0; INLINE_CAPACITY];
             inline[..data.len()].copy_from_slice(data);
-            Body::Inline {
-                len: data.len() as u8,
-                data: inline,
+            Msg {
+                body: Body::Inline {
+                    len: data.len() as u8,
+                    data: inline,
+                },
+                flags: 0,
+                meta: None,
             }
-        } else if data.len() <= SLAB_MAX_BODY {
-            Body::Shared(slab_copy(data))
         } else {
-            Body::Shared(crate::body_pool::copy(data))
-        };
-        Msg {
-            body,
-            flags: 0,
-            meta: None,
+            Msg::from_bytes(Msg::copy_out_of_line(data))
+        }
+    }
+
+    /// A shared copy of a body too large to be inline.
+    #[inline(never)]
+    fn copy_out_of_line(data: &[u8]) -> Bytes {
+        if data.len() <= SLAB_MAX_BODY {
+            slab_copy(data)
+        } else {
+            crate::body_pool::copy(data)
         }
     }
 
@@ -322,6 +330,7 @@ impl PartialEq<&str> for Msg {
 }
 
 impl From<&[u8]> for Msg {
+    #[inline]
     fn from(data: &[u8]) -> Self {
         Msg::copy_from_slice(data)
     }

@@ -96,3 +96,44 @@ fn recv_into_reuses_one_message() {
         assert_eq!(req.recv(0).unwrap(), "answer");
     });
 }
+
+/// The `more` flag a frame arrives with is the one `send`'s flags gave it, whatever the
+/// `Msg` carried, over the path that makes frames in their pipe slots (PUSH, DEALER) and the
+/// one that makes them first (REQ).
+#[test]
+fn send_flags_decide_the_more_flag() {
+    bounded(30, || {
+        let ctx = Context::new();
+        let pull = ctx.socket(SocketType::Pull).unwrap();
+        pull.set_rcvtimeo(5000).unwrap();
+        pull.bind("inproc://more-flag").unwrap();
+        let push = ctx.socket(SocketType::Push).unwrap();
+        push.connect("inproc://more-flag").unwrap();
+        let mut marked = Msg::from("marked");
+        marked.set_more(true);
+        push.send(marked.clone(), 0).unwrap();
+        push.send(&b"first"[..], zerosock::SNDMORE).unwrap();
+        push.send(marked, 0).unwrap();
+        let got = pull.recv_multipart(0).unwrap();
+        assert_eq!(
+            got.len(),
+            1,
+            "a marked Msg sent without SNDMORE ends its message"
+        );
+        assert_eq!(got[0], "marked");
+        let got = pull.recv_multipart(0).unwrap();
+        let flags: Vec<(&[u8], bool)> = got.iter().map(|m| (&m[..], m.more())).collect();
+        assert_eq!(flags, [(&b"first"[..], true), (&b"marked"[..], false)]);
+
+        let rep = ctx.socket(SocketType::Rep).unwrap();
+        rep.set_rcvtimeo(5000).unwrap();
+        rep.bind("inproc://more-flag-req").unwrap();
+        let req = ctx.socket(SocketType::Req).unwrap();
+        req.connect("inproc://more-flag-req").unwrap();
+        let mut question = Msg::from("q");
+        question.set_more(true);
+        req.send(question, 0).unwrap();
+        let got = rep.recv_multipart(0).unwrap();
+        assert_eq!(got, [Msg::from("q")]);
+    });
+}

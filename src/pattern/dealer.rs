@@ -1,7 +1,7 @@
 //! DEALER: round robin out, fair-queued in, messages passed through untouched. Blocks (or
 //! says would-block) when every peer is at its high-water mark; never drops.
 
-use super::{Blocked, FairQueue, LoadBalancer, Pattern, PatternOption, Pipes};
+use super::{Blocked, FairQueue, LoadBalancer, Pattern, PatternOption, Pending, Pipes};
 use crate::error::Error;
 use crate::msg::Msg;
 use crate::zmtp::PeerInfo;
@@ -50,6 +50,16 @@ impl<P: Pipes> Pattern<P> for Dealer {
 
     fn send(&mut self, pipes: &mut P, msg: Msg) -> Result<(), Blocked<Msg>> {
         self.lb.send(pipes, msg).map(|_| ())
+    }
+
+    #[inline(always)]
+    fn send_from<T: Into<Msg>>(
+        &mut self,
+        pipes: &mut P,
+        pending: &mut Option<Pending<T>>,
+        more: bool,
+    ) -> Result<(), Blocked<()>> {
+        self.lb.send_from(pipes, pending, more).map(|_| ())
     }
 
     fn recv(&mut self, pipes: &mut P) -> Result<Msg, Blocked<()>> {

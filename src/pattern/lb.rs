@@ -1,7 +1,7 @@
 //! Load balancing: each message goes whole to the next pipe, round robin, skipping pipes at
 //! their high-water mark.
 
-use super::{Blocked, Pipes};
+use super::{make_pending, place_pending, Blocked, Pending, Pipes};
 use crate::msg::Msg;
 use crate::pipe::WriteError;
 
@@ -52,25 +52,44 @@ impl LoadBalancer {
 
     /// Sends one frame to the pipe whose turn it is; returns the pipe used.
     #[inline(always)]
-    pub(crate) fn send<P: Pipes + ?Sized>(
+    pub(crate) fn send<P: Pipes>(
         &mut self,
         pipes: &mut P,
         msg: Msg,
     ) -> Result<Option<usize>, Blocked<Msg>> {
         let more = msg.more();
+        let mut pending = Some(Pending::<Msg>::Made(msg));
+        match self.send_from(pipes, &mut pending, more) {
+            Ok(sent_to) => Ok(sent_to),
+            Err(Blocked::Again(())) => Err(Blocked::Again(make_pending(&mut pending, more))),
+            Err(Blocked::Fail(e)) => Err(Blocked::Fail(e)),
+        }
+    }
+
+    /// Sends the frame in `pending` (see [`super::Pattern::send_from`]), made where it will
+    /// lie in the pipe whose turn it is; returns the pipe used. Leaves it in `pending` when
+    /// no pipe takes it now.
+    #[inline(always)]
+    pub(crate) fn send_from<P: Pipes, T: Into<Msg>>(
+        &mut self,
+        pipes: &mut P,
+        pending: &mut Option<Pending<T>>,
+        more: bool,
+    ) -> Result<Option<usize>, Blocked<()>> {
         match self.sending {
             Sending::To(idx) => {
-                match pipes.write(idx, msg) {
-                    Ok(()) => {}
-                    Err(WriteError::Closed(_)) | Err(WriteError::Full(_)) => {
-                        pipes.dead(idx);
-                        self.sending = if more {
-                            Sending::Dropping
-                        } else {
-                            Sending::Idle
-                        };
-                        return Ok(None);
-                    }
+                if pipes
+                    .write_in_place(idx, |slot| place_pending(pending, slot, more))
+                    .is_err()
+                {
+                    *pending = None;
+                    pipes.dead(idx);
+                    self.sending = if more {
+                        Sending::Dropping
+                    } else {
+                        Sending::Idle
+                    };
+                    return Ok(None);
                 }
                 if !more {
                     pipes.flush(idx);
@@ -80,6 +99,7 @@ impl LoadBalancer {
                 return Ok(Some(idx));
             }
             Sending::Dropping => {
+                *pending = None;
                 if !more {
                     self.sending = Sending::Idle;
                 }
@@ -87,16 +107,15 @@ impl LoadBalancer {
             }
             Sending::Idle => {}
         }
-        let mut msg = msg;
         while !self.active.is_empty() {
             if self.current >= self.active.len() {
                 self.current = 0;
             }
             let pos = self.current;
             let idx = self.active[pos];
-            // No separate writability check: a full or closed pipe refuses the write and
-            // hands the message back.
-            match pipes.write(idx, msg) {
+            // No separate writability check: a full or closed pipe refuses the frame, and
+            // it is made only when a pipe takes it.
+            match pipes.write_in_place(idx, |slot| place_pending(pending, slot, more)) {
                 Ok(()) => {
                     if more {
                         self.sending = Sending::To(idx);
@@ -106,23 +125,21 @@ impl LoadBalancer {
                     }
                     return Ok(Some(idx));
                 }
-                Err(WriteError::Full(m)) => {
-                    msg = m;
+                Err(WriteError::Full(())) => {
                     self.active.remove(pos);
                 }
-                Err(WriteError::Closed(m)) => {
-                    msg = m;
+                Err(WriteError::Closed(())) => {
                     self.active.remove(pos);
                     pipes.dead(idx);
                 }
             }
         }
-        Err(Blocked::Again(msg))
+        Err(Blocked::Again(()))
     }
 
     /// Whether the next message would be accepted: a message is half sent (its later frames
     /// always are), or some pipe has room. Pipes without room are set aside until they wake.
-    pub(crate) fn has_out<P: Pipes + ?Sized>(&mut self, pipes: &mut P) -> bool {
+    pub(crate) fn has_out<P: Pipes>(&mut self, pipes: &mut P) -> bool {
         if !matches!(self.sending, Sending::Idle) {
             return true;
         }

@@ -12,6 +12,7 @@ mod dist;
 mod fq;
 mod lb;
 mod pair;
+mod pending;
 mod pipeline;
 mod rep;
 mod req;
@@ -23,6 +24,7 @@ mod xpub;
 pub(crate) use dist::Dist;
 pub(crate) use fq::FairQueue;
 pub(crate) use lb::LoadBalancer;
+pub(crate) use pending::{make_pending, place_pending, Pending};
 pub(crate) use trie::Trie;
 
 use crate::error::Error;
@@ -30,6 +32,7 @@ use crate::msg::{Msg, INLINE_CAPACITY};
 use crate::pipe::{Read, WriteError};
 use crate::socket_type::SocketType;
 use crate::zmtp::PeerInfo;
+use std::mem::MaybeUninit;
 
 /// What a pattern may do with the socket's pipes, by index.
 pub(crate) trait Pipes {
@@ -40,6 +43,15 @@ pub(crate) trait Pipes {
     fn closed(&mut self, idx: usize) -> bool;
     /// Writes one frame.
     fn write(&mut self, idx: usize, msg: Msg) -> Result<(), WriteError<Msg>>;
+    /// Writes the frame `place` makes in its slot (see `Writer::write_in_place`), calling it
+    /// only if pipe `idx` takes a frame now.
+    fn write_in_place(
+        &mut self,
+        idx: usize,
+        place: impl FnOnce(&mut MaybeUninit<Msg>) -> &mut Msg,
+    ) -> Result<(), WriteError<()>>
+    where
+        Self: Sized;
     /// Publishes what was written to pipe `idx`.
     fn flush(&mut self, idx: usize);
     /// Reads one frame into `dst` (dropping what it held); leaves it alone if there is none.
@@ -135,6 +147,28 @@ pub(crate) trait Pattern<P: Pipes>: Send {
     fn activate(&mut self, pipes: &mut P, idx: usize);
     /// Sends one frame (the `more` flag says whether the message goes on).
     fn send(&mut self, pipes: &mut P, msg: Msg) -> Result<(), Blocked<Msg>>;
+    /// Sends the frame in `pending` with the `more` flag `more`; leaves it there (made or
+    /// not) when it cannot be sent now. Socket types that hand frames to a pipe without
+    /// looking at them make each where it will lie in the pipe.
+    #[inline(always)]
+    fn send_from<T: Into<Msg>>(
+        &mut self,
+        pipes: &mut P,
+        pending: &mut Option<Pending<T>>,
+        more: bool,
+    ) -> Result<(), Blocked<()>>
+    where
+        Self: Sized,
+    {
+        match self.send(pipes, make_pending(pending, more)) {
+            Ok(()) => Ok(()),
+            Err(Blocked::Again(msg)) => {
+                *pending = Some(Pending::Made(msg));
+                Err(Blocked::Again(()))
+            }
+            Err(Blocked::Fail(e)) => Err(Blocked::Fail(e)),
+        }
+    }
     /// Receives one frame.
     fn recv(&mut self, pipes: &mut P) -> Result<Msg, Blocked<()>>;
     /// Receives one frame into `dst` (dropping what it held); leaves it alone on an error.
@@ -236,6 +270,15 @@ impl<P: Pipes> Pattern<P> for AnyPattern {
     #[inline(always)]
     fn send(&mut self, pipes: &mut P, msg: Msg) -> Result<(), Blocked<Msg>> {
         dispatch!(self, p => p.send(pipes, msg))
+    }
+    #[inline(always)]
+    fn send_from<T: Into<Msg>>(
+        &mut self,
+        pipes: &mut P,
+        pending: &mut Option<Pending<T>>,
+        more: bool,
+    ) -> Result<(), Blocked<()>> {
+        dispatch!(self, p => p.send_from(pipes, pending, more))
     }
     #[inline(always)]
     fn recv(&mut self, pipes: &mut P) -> Result<Msg, Blocked<()>> {
@@ -342,6 +385,18 @@ pub(crate) mod fake {
     }
 
     impl FakePipes {
+        /// Whether pipe `idx` takes a frame now, as a real pipe decides it.
+        fn room(&self, idx: usize) -> Result<(), WriteError<()>> {
+            let p = &self.pipes[idx];
+            if p.closed {
+                return Err(WriteError::Closed(()));
+            }
+            if !p.in_message() && p.capacity != 0 && p.complete() >= p.capacity {
+                return Err(WriteError::Full(()));
+            }
+            Ok(())
+        }
+
         pub(crate) fn with(n: usize, capacity: usize) -> FakePipes {
             FakePipes {
                 pipes: (0..n)
@@ -373,14 +428,21 @@ pub(crate) mod fake {
             self.pipes[idx].closed
         }
         fn write(&mut self, idx: usize, msg: Msg) -> Result<(), WriteError<Msg>> {
-            let p = &mut self.pipes[idx];
-            if p.closed {
-                return Err(WriteError::Closed(msg));
+            if let Err(e) = self.room(idx) {
+                return Err(e.carrying(msg));
             }
-            if !p.in_message() && p.capacity != 0 && p.complete() >= p.capacity {
-                return Err(WriteError::Full(msg));
-            }
-            p.outbound.push(msg);
+            self.pipes[idx].outbound.push(msg);
+            Ok(())
+        }
+        fn write_in_place(
+            &mut self,
+            idx: usize,
+            place: impl FnOnce(&mut MaybeUninit<Msg>) -> &mut Msg,
+        ) -> Result<(), WriteError<()>> {
+            self.room(idx)?;
+            let mut made = MaybeUninit::uninit();
+            let msg = std::mem::take(place(&mut made));
+            self.pipes[idx].outbound.push(msg);
             Ok(())
         }
         fn flush(&mut self, idx: usize) {

@@ -1,6 +1,6 @@
 //! PUSH (round robin out, never drops, blocks at HWM) and PULL (fair-queued in).
 
-use super::{Blocked, FairQueue, LoadBalancer, Pattern, Pipes};
+use super::{Blocked, FairQueue, LoadBalancer, Pattern, Pending, Pipes};
 use crate::error::Error;
 use crate::msg::Msg;
 use crate::zmtp::PeerInfo;
@@ -30,6 +30,15 @@ impl<P: Pipes> Pattern<P> for Push {
     }
     fn send(&mut self, pipes: &mut P, msg: Msg) -> Result<(), Blocked<Msg>> {
         self.lb.send(pipes, msg).map(|_| ())
+    }
+    #[inline(always)]
+    fn send_from<T: Into<Msg>>(
+        &mut self,
+        pipes: &mut P,
+        pending: &mut Option<Pending<T>>,
+        more: bool,
+    ) -> Result<(), Blocked<()>> {
+        self.lb.send_from(pipes, pending, more).map(|_| ())
     }
     fn recv(&mut self, _pipes: &mut P) -> Result<Msg, Blocked<()>> {
         Err(Blocked::Fail(Error::WrongState(

@@ -17,6 +17,7 @@ pub(crate) use queue::{channel, Item, Read, Reader, Wake, WriteError, Writer};
 use slot::{slot, SlotReader, SlotWriter};
 
 use crate::msg::Msg;
+use std::mem::MaybeUninit;
 use std::sync::Arc;
 
 impl Item for Msg {
@@ -62,6 +63,25 @@ impl OutPipe {
         match self {
             OutPipe::Queue(w) => w.write_with(make),
             OutPipe::Slot(w) => w.write(make()).map_err(|e| e.carrying(())),
+        }
+    }
+
+    /// Makes the next message in its slot once there is room for it (see
+    /// `Writer::write_in_place`).
+    #[inline(always)]
+    pub(crate) fn write_in_place(
+        &mut self,
+        place: impl FnOnce(&mut MaybeUninit<Msg>) -> &mut Msg,
+    ) -> Result<(), WriteError<()>> {
+        match self {
+            OutPipe::Queue(w) => w.write_in_place(place),
+            OutPipe::Slot(w) => {
+                let mut made = MaybeUninit::uninit();
+                queue::place_checked(&mut made, place);
+                // SAFETY: `place_checked` returned, so `made` holds the item `place` wrote.
+                let msg = unsafe { made.assume_init() };
+                w.write(msg).map_err(|e| e.carrying(()))
+            }
         }
     }
 

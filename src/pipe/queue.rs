@@ -272,7 +272,7 @@ impl<T: Item> Writer<T> {
         if let Err(e) = self.check_room() {
             return Err(e.carrying(item));
         }
-        self.append(|| item);
+        self.append(|slot| slot.write(item));
         Ok(())
     }
 
@@ -283,7 +283,21 @@ impl<T: Item> Writer<T> {
     #[inline]
     pub(crate) fn write_with(&mut self, make: impl FnOnce() -> T) -> Result<(), WriteError<()>> {
         self.check_room()?;
-        self.append(make);
+        self.append(|slot| slot.write(make()));
+        Ok(())
+    }
+
+    /// Like [`Writer::write_with`], but `place` writes the item into its slot itself
+    /// (`MaybeUninit::write`) and returns it there: a message made from its parts in its
+    /// slot is never moved, so nothing loads back what its making just stored. `place` must
+    /// return the reference `write` gave it (checked: anything else panics).
+    #[inline]
+    pub(crate) fn write_in_place(
+        &mut self,
+        place: impl FnOnce(&mut MaybeUninit<T>) -> &mut T,
+    ) -> Result<(), WriteError<()>> {
+        self.check_room()?;
+        self.append(place);
         Ok(())
     }
 
@@ -299,7 +313,7 @@ impl<T: Item> Writer<T> {
     }
 
     #[inline]
-    fn append(&mut self, make: impl FnOnce() -> T) {
+    fn append(&mut self, place: impl FnOnce(&mut MaybeUninit<T>) -> &mut T) {
         if self.written == self.tail_base + CHUNK as u64 {
             self.advance_tail();
         }
@@ -309,7 +323,7 @@ impl<T: Item> Writer<T> {
         let more = unsafe {
             (*self.tail).slots[idx]
                 .0
-                .with_mut(|p| (*p).write(make()).more())
+                .with_mut(|p| place_checked(&mut *p, place).more())
         };
         self.written += 1;
         self.prepare_ahead(idx);
@@ -470,6 +484,23 @@ impl<T> Drop for Writer<T> {
             self.wake_reader.wake();
         }
     }
+}
+
+/// Lets `place` initialise `slot` and returns the item it put there. `place` can only get a
+/// reference to the slot's item by initialising it (`MaybeUninit::write`, or unsafe code),
+/// so a returned reference to the slot itself proves the slot initialised; any other
+/// reference panics before anything relies on it.
+#[inline(always)]
+pub(crate) fn place_checked<T>(
+    slot: &mut MaybeUninit<T>,
+    place: impl FnOnce(&mut MaybeUninit<T>) -> &mut T,
+) -> &mut T {
+    let at = slot.as_mut_ptr();
+    let item: *mut T = place(slot);
+    assert!(ptr::eq(item, at), "an item must be placed in its own slot");
+    // SAFETY: `item` is the slot's address, and the only safe way to have a `&mut T` there
+    // is to have initialised it; the borrow of the slot given to `place` has ended.
+    unsafe { slot.assume_init_mut() }
 }
 
 /// The consuming end of a queue. `Send`, not `Sync`, not `Clone`.
@@ -938,6 +969,31 @@ mod tests {
         });
         assert!(matches!(closed, Err(WriteError::Closed(()))));
         assert_eq!(made, 2);
+    }
+
+    #[test]
+    fn items_placed_in_their_slots_are_read_whole_messages_at_a_time() {
+        let (mut w, mut r, _, _) = pair(4);
+        assert!(w.write_in_place(|slot| slot.write(Frame(1, true))).is_ok());
+        // Placed and then changed where it lies: the slot's item is what counts.
+        let placed = w.write_in_place(|slot| {
+            let frame = slot.write(Frame(2, true));
+            frame.1 = false;
+            frame
+        });
+        assert!(placed.is_ok());
+        let _ = w.flush();
+        assert_eq!(item(&mut r), Some(Frame(1, true)));
+        assert_eq!(item(&mut r), Some(Frame(2, false)));
+        assert_eq!(item(&mut r), None);
+    }
+
+    #[test]
+    #[should_panic(expected = "placed in its own slot")]
+    fn an_item_placed_anywhere_else_is_refused() {
+        let (mut w, _r, _, _) = pair(4);
+        let elsewhere: &'static mut Frame = Box::leak(Box::new(Frame(7, false)));
+        let _ = w.write_in_place(move |_slot| elsewhere);
     }
 
     #[test]

@@ -14,7 +14,7 @@ use crate::io::IoCommand;
 use crate::monitor::{Monitor, MonitorSlot};
 use crate::msg::Msg;
 use crate::options::{millis, Options};
-use crate::pattern::{AnyPattern, Blocked, Pattern, PatternOption};
+use crate::pattern::{make_pending, AnyPattern, Blocked, Pattern, PatternOption, Pending};
 use crate::pipe::{PipeEnds, Read};
 use crate::socket_type::SocketType;
 use crate::zmtp::PeerInfo;
@@ -152,9 +152,12 @@ impl Socket {
     /// [`Error::WouldBlock`] instead of waiting for a peer or for room under the high-water
     /// mark; otherwise waits up to `SNDTIMEO`.
     pub fn send(&self, msg: impl Into<Msg>, flags: i32) -> Result<()> {
-        let mut msg = msg.into();
-        msg.set_more(flags & SNDMORE != 0);
-        self.core.borrow_mut().send(msg, flags & DONTWAIT != 0)
+        self.core.borrow_mut().send_from(
+            Pending::Source(msg),
+            flags & SNDMORE != 0,
+            flags & DONTWAIT != 0,
+            &mut None,
+        )
     }
 
     /// Sends a whole multipart message.
@@ -167,11 +170,14 @@ impl Socket {
         let mut core = self.core.borrow_mut();
         let mut first = true;
         while let Some(part) = iter.next() {
-            let mut msg = part.into();
-            let last = iter.peek().is_none();
-            msg.set_more(!last || flags & SNDMORE != 0);
+            let more = iter.peek().is_some() || flags & SNDMORE != 0;
             // Only the first frame can block; later ones are always accepted.
-            core.send(msg, first && flags & DONTWAIT != 0)?;
+            core.send_from(
+                Pending::Source(part),
+                more,
+                first && flags & DONTWAIT != 0,
+                &mut None,
+            )?;
             first = false;
         }
         Ok(())
@@ -470,23 +476,32 @@ impl Core {
         Ok((readable, writable))
     }
 
-    #[inline]
-    fn send(&mut self, msg: Msg, dontwait: bool) -> Result<()> {
-        self.send_keeping(msg, dontwait, &mut None)
-    }
-
     /// Sends one frame; when it could not be sent in time (would block, timed out,
     /// terminated while waiting), the frame is handed back in `unsent`.
     #[inline]
-    fn send_keeping(
+    fn send_keeping(&mut self, msg: Msg, dontwait: bool, unsent: &mut Option<Msg>) -> Result<()> {
+        let more = msg.more();
+        self.send_from(Pending::<Msg>::Made(msg), more, dontwait, unsent)
+    }
+
+    /// Sends the frame `pending` holds, with the `more` flag `more`; when it could not be
+    /// sent in time (would block, timed out, terminated while waiting), it is made and handed
+    /// back in `unsent`.
+    #[inline]
+    fn send_from<T: Into<Msg>>(
         &mut self,
-        mut msg: Msg,
+        pending: Pending<T>,
+        more: bool,
         dontwait: bool,
         unsent: &mut Option<Msg>,
     ) -> Result<()> {
+        let mut pending = Some(pending);
+        let mut give_back = |pending: &mut Option<Pending<T>>, e: Error| {
+            *unsent = Some(make_pending(pending, more));
+            Err(e)
+        };
         if let Err(e) = self.check_alive() {
-            *unsent = Some(msg);
-            return Err(e);
+            return give_back(&mut pending, e);
         }
         if self.mailbox.has_pending() {
             self.process_commands();
@@ -494,26 +509,25 @@ impl Core {
         // The clock is read only if the call has to wait.
         let mut deadline = None;
         loop {
-            let result = self.pattern.send(&mut self.pipes, msg);
+            let result = self.pattern.send_from(&mut self.pipes, &mut pending, more);
             if !self.pipes.dead.is_empty() {
                 self.reap();
             }
             match result {
                 Ok(()) => return Ok(()),
                 Err(Blocked::Fail(e)) => return Err(e),
-                Err(Blocked::Again(m)) => msg = m,
+                Err(Blocked::Again(())) => {}
             }
             if dontwait || self.options.sndtimeo == 0 {
                 if self.mailbox.has_pending() {
                     self.process_commands();
-                    match self.pattern.send(&mut self.pipes, msg) {
+                    match self.pattern.send_from(&mut self.pipes, &mut pending, more) {
                         Ok(()) => return Ok(()),
                         Err(Blocked::Fail(e)) => return Err(e),
-                        Err(Blocked::Again(m)) => msg = m,
+                        Err(Blocked::Again(())) => {}
                     }
                 }
-                *unsent = Some(msg);
-                return Err(Error::WouldBlock);
+                return give_back(&mut pending, Error::WouldBlock);
             }
             let timeout = self.options.sndtimeo;
             let spin = self.pipes.has_inproc();
@@ -521,8 +535,7 @@ impl Core {
                 *deadline.get_or_insert_with(|| millis(timeout).map(|t| Instant::now() + t)),
                 spin,
             ) {
-                *unsent = Some(msg);
-                return Err(e);
+                return give_back(&mut pending, e);
             }
         }
     }

@@ -121,6 +121,15 @@ impl Pipes for PipeTable {
         self.ends(idx).out.write(msg)
     }
 
+    #[inline(always)]
+    fn write_in_place(
+        &mut self,
+        idx: usize,
+        place: impl FnOnce(&mut std::mem::MaybeUninit<Msg>) -> &mut Msg,
+    ) -> Result<(), WriteError<()>> {
+        self.ends(idx).out.write_in_place(place)
+    }
+
     #[inline]
     fn flush(&mut self, idx: usize) {
         let _ = self.ends(idx).out.flush();
