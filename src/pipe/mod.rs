@@ -76,11 +76,18 @@ impl OutPipe {
         match self {
             OutPipe::Queue(w) => w.write_in_place(place),
             OutPipe::Slot(w) => {
+                // Checked before `place` runs: a refusal must leave the caller's frame unmade.
+                if w.is_closed() {
+                    return Err(WriteError::Closed(()));
+                }
                 let mut made = MaybeUninit::uninit();
                 queue::place_checked(&mut made, place);
                 // SAFETY: `place_checked` returned, so `made` holds the item `place` wrote.
                 let msg = unsafe { made.assume_init() };
-                w.write(msg).map_err(|e| e.carrying(()))
+                // A reader gone since the check takes the frame with it, as it takes one
+                // written just before it went.
+                let _ = w.write(msg);
+                Ok(())
             }
         }
     }
@@ -220,3 +227,39 @@ pub(crate) fn pipe_pair(
 
 #[cfg(all(test, loom))]
 mod loom_tests;
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    struct Nobody;
+
+    impl Wake for Nobody {
+        fn wake(&self) {}
+    }
+
+    /// A pipe whose reader is gone refuses a frame before it is made, so the caller still
+    /// has it for another pipe; one that takes it makes it once. Both kinds of pipe.
+    #[test]
+    fn a_refused_frame_is_never_made() {
+        for capacity in [Capacity::Messages(4), Capacity::LatestOnly] {
+            let nobody: Arc<dyn Wake> = Arc::new(Nobody);
+            let (mut ours, theirs) =
+                pipe_pair(capacity, Capacity::Messages(4), nobody.clone(), nobody);
+            let mut made = 0;
+            let taken = ours.out.write_in_place(|slot| {
+                made += 1;
+                slot.write(Msg::from("frame"))
+            });
+            assert!(taken.is_ok());
+            let _ = ours.out.flush();
+            drop(theirs);
+            let refused = ours.out.write_in_place(|slot| {
+                made += 1;
+                slot.write(Msg::from("frame"))
+            });
+            assert!(matches!(refused, Err(WriteError::Closed(()))));
+            assert_eq!(made, 1);
+        }
+    }
+}
