@@ -15,25 +15,16 @@ pub(crate) enum Pending<T> {
     Made(Msg),
 }
 
-impl<T: Into<Msg>> Pending<T> {
-    /// The frame, with its `more` flag.
-    #[inline(always)]
-    pub(crate) fn make(self, more: bool) -> Msg {
-        let mut msg = match self {
-            Pending::Source(source) => source.into(),
-            Pending::Made(msg) => msg,
-        };
-        if msg.more() != more {
-            msg.set_more(more);
-        }
-        msg
-    }
-}
-
 /// Makes the frame held in `pending` (which holds one whenever a pattern is asked to send).
 #[inline(always)]
 pub(crate) fn make_pending<T: Into<Msg>>(pending: &mut Option<Pending<T>>, more: bool) -> Msg {
-    pending.take().map_or_else(Msg::new, |p| p.make(more))
+    let mut msg = match pending.take() {
+        Some(Pending::Source(source)) => source.into(),
+        Some(Pending::Made(msg)) => msg,
+        None => taken_twice(),
+    };
+    set_more(&mut msg, more);
+    msg
 }
 
 /// Makes the frame held in `pending` in `slot`, each kind of source written there directly
@@ -47,10 +38,24 @@ pub(crate) fn place_pending<'s, T: Into<Msg>>(
     let msg = match pending.take() {
         Some(Pending::Source(source)) => slot.write(source.into()),
         Some(Pending::Made(msg)) => slot.write(msg),
-        None => slot.write(Msg::new()),
+        None => slot.write(taken_twice()),
     };
+    set_more(msg, more);
+    msg
+}
+
+/// Sets the flag only when it changes: a store of the flag byte alone, next to the wide ones
+/// that just made the message, is what a later move stalls on.
+#[inline(always)]
+fn set_more(msg: &mut Msg, more: bool) {
     if msg.more() != more {
         msg.set_more(more);
     }
-    msg
+}
+
+/// A frame is made once: the socket asks a pattern to send only while it holds one.
+#[cold]
+fn taken_twice() -> Msg {
+    debug_assert!(false, "a pending frame was made twice");
+    Msg::new()
 }

@@ -57,13 +57,11 @@ impl OutPipe {
         }
     }
 
-    /// Makes the next message in place once there is room for it (see `Writer::write_with`).
+    /// Makes the next message in place once there is room for it (see
+    /// `Writer::write_in_place`): when the pipe refuses it, `make` has not run.
     #[inline]
     pub(crate) fn write_with(&mut self, make: impl FnOnce() -> Msg) -> Result<(), WriteError<()>> {
-        match self {
-            OutPipe::Queue(w) => w.write_with(make),
-            OutPipe::Slot(w) => w.write(make()).map_err(|e| e.carrying(())),
-        }
+        self.write_in_place(|slot| slot.write(make()))
     }
 
     /// Makes the next message in its slot once there is room for it (see
@@ -84,9 +82,7 @@ impl OutPipe {
                 queue::place_checked(&mut made, place);
                 // SAFETY: `place_checked` returned, so `made` holds the item `place` wrote.
                 let msg = unsafe { made.assume_init() };
-                // A reader gone since the check takes the frame with it, as it takes one
-                // written just before it went.
-                let _ = w.write(msg);
+                w.push(msg);
                 Ok(())
             }
         }
@@ -238,6 +234,61 @@ mod tests {
         fn wake(&self) {}
     }
 
+    /// Counts its drops; panics in the one marked to.
+    struct Owner {
+        drops: Arc<std::sync::atomic::AtomicUsize>,
+        panics: bool,
+    }
+
+    impl AsRef<[u8]> for Owner {
+        fn as_ref(&self) -> &[u8] {
+            b"owned body"
+        }
+    }
+
+    impl Drop for Owner {
+        fn drop(&mut self) {
+            self.drops.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            if self.panics {
+                panic!("the old body's owner panics on drop");
+            }
+        }
+    }
+
+    /// Reading into a message whose old body panics when dropped: the frame read is not
+    /// read again, nor dropped twice.
+    #[test]
+    fn a_panicking_old_body_does_not_make_a_frame_read_twice() {
+        let nobody: Arc<dyn Wake> = Arc::new(Nobody);
+        let (mut ours, mut theirs) = pipe_pair(
+            Capacity::Messages(0),
+            Capacity::Messages(0),
+            nobody.clone(),
+            nobody,
+        );
+        let drops = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let body = |panics| {
+            Msg::from_bytes(bytes::Bytes::from_owner(Owner {
+                drops: drops.clone(),
+                panics,
+            }))
+        };
+        assert!(ours.out.write(body(false)).is_ok());
+        assert!(ours.out.write(Msg::from("second")).is_ok());
+        let _ = ours.out.flush();
+        let mut dst = body(true);
+        let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let _ = theirs.inb.read_into(&mut dst);
+        }));
+        assert!(caught.is_err());
+        assert!(matches!(theirs.inb.read(), Read::Item(m) if m == "second"));
+        drop(dst);
+        drop(theirs);
+        drop(ours);
+        // The panicking body once, the frame read once.
+        assert_eq!(drops.load(std::sync::atomic::Ordering::SeqCst), 2);
+    }
+
     /// A pipe whose reader is gone refuses a frame before it is made, so the caller still
     /// has it for another pipe; one that takes it makes it once. Both kinds of pipe.
     #[test]
@@ -257,6 +308,11 @@ mod tests {
             let refused = ours.out.write_in_place(|slot| {
                 made += 1;
                 slot.write(Msg::from("frame"))
+            });
+            assert!(matches!(refused, Err(WriteError::Closed(()))));
+            let refused = ours.out.write_with(|| {
+                made += 1;
+                Msg::from("frame")
             });
             assert!(matches!(refused, Err(WriteError::Closed(()))));
             assert_eq!(made, 1);

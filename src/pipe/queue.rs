@@ -276,20 +276,11 @@ impl<T: Item> Writer<T> {
         Ok(())
     }
 
-    /// Like [`Writer::write`], but makes the item only once there is room for it, where it
-    /// will lie in the queue: for a writer that builds each item from something it can
-    /// leave untouched when the queue is full (the decoder and its read buffer), which saves
-    /// building it elsewhere and moving it in.
-    #[inline]
-    pub(crate) fn write_with(&mut self, make: impl FnOnce() -> T) -> Result<(), WriteError<()>> {
-        self.check_room()?;
-        self.append(|slot| slot.write(make()));
-        Ok(())
-    }
-
-    /// Like [`Writer::write_with`], but `place` writes the item into its slot itself
-    /// (`MaybeUninit::write`) and returns it there: a message made from its parts in its
-    /// slot is never moved, so nothing loads back what its making just stored. `place` must
+    /// Like [`Writer::write`], but the item is made only once there is room for it, in its
+    /// slot: `place` writes it there (`MaybeUninit::write`) and returns it. For a writer
+    /// that builds each item from something it can leave untouched when the queue is full
+    /// (the decoder and its read buffer, a socket and its caller's value); made in place, the
+    /// item is never moved, so nothing loads back what its making just stored. `place` must
     /// return the reference `write` gave it (checked: anything else panics).
     #[inline]
     pub(crate) fn write_in_place(
@@ -495,6 +486,9 @@ pub(crate) fn place_checked<T>(
     slot: &mut MaybeUninit<T>,
     place: impl FnOnce(&mut MaybeUninit<T>) -> &mut T,
 ) -> &mut T {
+    // A reference to a zero-sized item can sit at any address, so the check below would
+    // prove nothing for one; no queue carries such items.
+    assert!(std::mem::size_of::<T>() != 0, "items have a size");
     let at = slot.as_mut_ptr();
     let item: *mut T = place(slot);
     assert!(ptr::eq(item, at), "an item must be placed in its own slot");
@@ -583,11 +577,14 @@ impl<T: Item> Reader<T> {
             }
         }
         let idx = (self.read - self.head_base) as usize;
-        // SAFETY: slot `read` is below the published count we observed with Acquire, so the
-        // writer initialised it and will not touch it again; `take` consumes it exactly once
-        // and `read` moves past it right after.
-        let (out, more) = unsafe { (*self.head).slots[idx].0.with_mut(|p| take(&mut *p)) };
+        // Past the slot before `take` runs: if `take` panics (dropping what a reader's
+        // destination held, or in the caller's closure), the item is leaked, never read or
+        // dropped a second time.
         self.read += 1;
+        // SAFETY: slot `idx` is below the published count we observed with Acquire, so the
+        // writer initialised it and will not touch it again; `take` consumes it exactly once,
+        // and `read` has moved past it already.
+        let (out, more) = unsafe { (*self.head).slots[idx].0.with_mut(|p| take(&mut *p)) };
         self.in_message = more;
         if !more {
             self.msgs_read += 1;
@@ -939,33 +936,33 @@ mod tests {
     }
 
     #[test]
-    fn write_with_makes_the_item_only_when_there_is_room() {
+    fn an_item_is_made_only_when_there_is_room() {
         let (mut w, mut r, _, wake_writer) = pair(2);
         let mut made = 0;
         for i in 0..2 {
-            let out = w.write_with(|| {
+            let out = w.write_in_place(|slot| {
                 made += 1;
-                Frame(i, false)
+                slot.write(Frame(i, false))
             });
             assert!(out.is_ok());
         }
         // At the mark: the item is not made, and the writer now waits for credit.
-        let full = w.write_with(|| {
+        let full = w.write_in_place(|slot| {
             made += 1;
-            Frame(9, false)
+            slot.write(Frame(9, false))
         });
         assert!(matches!(full, Err(WriteError::Full(()))));
         assert_eq!(made, 2);
         assert_eq!(item(&mut r), Some(Frame(0, false)));
         assert_eq!(wake_writer.get(), 1);
-        assert!(w.write_with(|| Frame(2, false)).is_ok());
+        assert!(w.write_in_place(|slot| slot.write(Frame(2, false))).is_ok());
         let _ = w.flush();
         assert_eq!(item(&mut r), Some(Frame(1, false)));
         assert_eq!(item(&mut r), Some(Frame(2, false)));
         drop(r);
-        let closed = w.write_with(|| {
+        let closed = w.write_in_place(|slot| {
             made += 1;
-            Frame(3, false)
+            slot.write(Frame(3, false))
         });
         assert!(matches!(closed, Err(WriteError::Closed(()))));
         assert_eq!(made, 2);

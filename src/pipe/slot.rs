@@ -68,13 +68,19 @@ impl<T: Item> SlotWriter<T> {
         if self.is_closed() {
             return Err(WriteError::Closed(item));
         }
+        self.push(item);
+        Ok(())
+    }
+
+    /// Appends a frame without asking whether the reader is still there (the caller just
+    /// did): a frame for a reader gone meanwhile goes with the pipe.
+    pub(crate) fn push(&mut self, item: T) {
         let more = item.more();
         self.partial.push(item);
         if !more {
             // A newer complete message replaces any unpublished one.
             self.complete = Some(std::mem::take(&mut self.partial));
         }
-        Ok(())
     }
 
     /// Publishes the newest complete message in place of whatever the reader has not taken.

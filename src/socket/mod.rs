@@ -151,6 +151,10 @@ impl Socket {
     /// the message is delivered whole or not at all. With [`DONTWAIT`], returns
     /// [`Error::WouldBlock`] instead of waiting for a peer or for room under the high-water
     /// mark; otherwise waits up to `SNDTIMEO`.
+    ///
+    /// `msg` becomes a [`Msg`] inside the call, where it is queued (a body copied from a
+    /// slice is copied straight into the queue), so its `Into<Msg>` conversion must not use
+    /// this socket.
     pub fn send(&self, msg: impl Into<Msg>, flags: i32) -> Result<()> {
         self.core.borrow_mut().send_from(
             Pending::Source(msg),
@@ -294,14 +298,16 @@ impl Socket {
     /// back in `unsent`, so a proxy can keep it for later.
     pub(crate) fn send_keeping(
         &self,
-        mut msg: Msg,
+        msg: Msg,
         flags: i32,
         unsent: &mut Option<Msg>,
     ) -> Result<()> {
-        msg.set_more(flags & SNDMORE != 0);
-        self.core
-            .borrow_mut()
-            .send_keeping(msg, flags & DONTWAIT != 0, unsent)
+        self.core.borrow_mut().send_from(
+            Pending::<Msg>::Made(msg),
+            flags & SNDMORE != 0,
+            flags & DONTWAIT != 0,
+            unsent,
+        )
     }
 }
 
@@ -474,14 +480,6 @@ impl Core {
             self.reap();
         }
         Ok((readable, writable))
-    }
-
-    /// Sends one frame; when it could not be sent in time (would block, timed out,
-    /// terminated while waiting), the frame is handed back in `unsent`.
-    #[inline]
-    fn send_keeping(&mut self, msg: Msg, dontwait: bool, unsent: &mut Option<Msg>) -> Result<()> {
-        let more = msg.more();
-        self.send_from(Pending::<Msg>::Made(msg), more, dontwait, unsent)
     }
 
     /// Sends the frame `pending` holds, with the `more` flag `more`; when it could not be
