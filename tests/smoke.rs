@@ -30,8 +30,9 @@ fn push_pull_tcp_ipc_inproc() {
 }
 
 /// `recv_into` writes each frame into the caller's message: bodies inline and shared, the
-/// `more` flag, the peer's metadata; on `WouldBlock` the message keeps what it held. PULL and
-/// DEALER take frames straight from the pipe, REP through its envelope logic.
+/// `more` flag, the peer's metadata; on `WouldBlock` the message keeps what it held. PULL,
+/// DEALER and PAIR (also after a readiness check read a frame ahead) take frames straight
+/// from the pipe, REP through its envelope logic.
 #[test]
 fn recv_into_reuses_one_message() {
     bounded(30, || {
@@ -87,6 +88,26 @@ fn recv_into_reuses_one_message() {
         dealer.recv_into(&mut msg, 0).unwrap();
         assert_eq!(msg, "back");
         assert!(!msg.more());
+
+        // PAIR, with the first frame read ahead by a readiness check.
+        let pair_a = ctx.socket(SocketType::Pair).unwrap();
+        pair_a.bind("inproc://recv-into-pair").unwrap();
+        let pair_b = ctx.socket(SocketType::Pair).unwrap();
+        pair_b.set_rcvtimeo(5000).unwrap();
+        pair_b.connect("inproc://recv-into-pair").unwrap();
+        pair_a.send_multipart([&b"one"[..], &big[..]], 0).unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while !pair_b.events().unwrap().0 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "PAIR never became readable"
+            );
+            std::thread::yield_now();
+        }
+        pair_b.recv_into(&mut msg, 0).unwrap();
+        assert_eq!((&msg[..], msg.more()), (&b"one"[..], true));
+        pair_b.recv_into(&mut msg, 0).unwrap();
+        assert_eq!((&msg[..], msg.more()), (&big[..], false));
 
         req.send("question", 0).unwrap();
         rep.recv_into(&mut msg, 0).unwrap();

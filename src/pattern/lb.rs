@@ -1,7 +1,7 @@
 //! Load balancing: each message goes whole to the next pipe, round robin, skipping pipes at
 //! their high-water mark.
 
-use super::{make_pending, place_pending, Blocked, Pending, Pipes};
+use super::{place_pending, send_made, Blocked, Pending, Pipes};
 use crate::msg::Msg;
 use crate::pipe::WriteError;
 
@@ -57,13 +57,7 @@ impl LoadBalancer {
         pipes: &mut P,
         msg: Msg,
     ) -> Result<Option<usize>, Blocked<Msg>> {
-        let more = msg.more();
-        let mut pending = Some(Pending::<Msg>::Made(msg));
-        match self.send_from(pipes, &mut pending, more) {
-            Ok(sent_to) => Ok(sent_to),
-            Err(Blocked::Again(())) => Err(Blocked::Again(make_pending(&mut pending, more))),
-            Err(Blocked::Fail(e)) => Err(Blocked::Fail(e)),
-        }
+        send_made(msg, |pending, more| self.send_from(pipes, pending, more))
     }
 
     /// Sends the frame in `pending` (see [`super::Pattern::send_from`]), made where it will

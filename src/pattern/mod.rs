@@ -24,7 +24,7 @@ mod xpub;
 pub(crate) use dist::Dist;
 pub(crate) use fq::FairQueue;
 pub(crate) use lb::LoadBalancer;
-pub(crate) use pending::{make_pending, place_pending, Pending};
+pub(crate) use pending::{make_pending, place_pending, send_made, Pending};
 pub(crate) use trie::Trie;
 
 use crate::error::Error;

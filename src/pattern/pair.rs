@@ -1,6 +1,6 @@
 //! PAIR: exactly one peer, both directions. A second peer is refused.
 
-use super::{Blocked, Pattern, Pipes};
+use super::{place_pending, send_made, Blocked, Pattern, Pending, Pipes};
 use crate::msg::Msg;
 use crate::pipe::{Read, WriteError};
 use crate::zmtp::PeerInfo;
@@ -41,12 +41,21 @@ impl<P: Pipes> Pattern<P> for Pair {
     fn activate(&mut self, _pipes: &mut P, _idx: usize) {}
 
     fn send(&mut self, pipes: &mut P, msg: Msg) -> Result<(), Blocked<Msg>> {
+        send_made(msg, |pending, more| self.send_from(pipes, pending, more))
+    }
+
+    #[inline(always)]
+    fn send_from<T: Into<Msg>>(
+        &mut self,
+        pipes: &mut P,
+        pending: &mut Option<Pending<T>>,
+        more: bool,
+    ) -> Result<(), Blocked<()>> {
         let Some(idx) = self.peer else {
-            return Err(Blocked::Again(msg));
+            return Err(Blocked::Again(()));
         };
-        let more = msg.more();
         // Later frames of a started message are always accepted by the pipe.
-        match pipes.write(idx, msg) {
+        match pipes.write_in_place(idx, |slot| place_pending(pending, slot, more)) {
             Ok(()) => {
                 if !more {
                     pipes.flush(idx);
@@ -54,23 +63,31 @@ impl<P: Pipes> Pattern<P> for Pair {
                 self.sending = more;
                 Ok(())
             }
-            Err(WriteError::Full(m)) => Err(Blocked::Again(m)),
-            Err(WriteError::Closed(m)) => {
+            Err(WriteError::Full(())) => Err(Blocked::Again(())),
+            Err(WriteError::Closed(())) => {
                 pipes.dead(idx);
-                Err(Blocked::Again(m))
+                Err(Blocked::Again(()))
             }
         }
     }
 
     fn recv(&mut self, pipes: &mut P) -> Result<Msg, Blocked<()>> {
-        if self.prefetched.is_some() {
-            return self.prefetched.take().ok_or(Blocked::Again(()));
+        let mut msg = Msg::new();
+        self.recv_into(pipes, &mut msg)?;
+        Ok(msg)
+    }
+
+    #[inline(always)]
+    fn recv_into(&mut self, pipes: &mut P, dst: &mut Msg) -> Result<(), Blocked<()>> {
+        if let Some(msg) = self.prefetched.take() {
+            *dst = msg;
+            return Ok(());
         }
         let Some(idx) = self.peer else {
             return Err(Blocked::Again(()));
         };
-        match pipes.read(idx) {
-            Read::Item(m) => Ok(m),
+        match pipes.read_into(idx, dst) {
+            Read::Item(()) => Ok(()),
             Read::Empty => Err(Blocked::Again(())),
             Read::Closed => {
                 pipes.dead(idx);

@@ -4,6 +4,7 @@
 //! right after the narrow stores that made it (the body's bytes, the flag byte), and each
 //! such load stalls on store forwarding (about 40 % of `Socket::send` in profiles).
 
+use super::Blocked;
 use crate::msg::Msg;
 use std::mem::MaybeUninit;
 
@@ -42,6 +43,22 @@ pub(crate) fn place_pending<'s, T: Into<Msg>>(
     };
     set_more(msg, more);
     msg
+}
+
+/// Sends a made frame through a pattern's `send_from`, handing it back if it cannot go now:
+/// how a socket type that makes frames in their slots also takes made ones.
+#[inline(always)]
+pub(crate) fn send_made<R>(
+    msg: Msg,
+    send_from: impl FnOnce(&mut Option<Pending<Msg>>, bool) -> Result<R, Blocked<()>>,
+) -> Result<R, Blocked<Msg>> {
+    let more = msg.more();
+    let mut pending = Some(Pending::Made(msg));
+    match send_from(&mut pending, more) {
+        Ok(sent) => Ok(sent),
+        Err(Blocked::Again(())) => Err(Blocked::Again(make_pending(&mut pending, more))),
+        Err(Blocked::Fail(e)) => Err(Blocked::Fail(e)),
+    }
 }
 
 /// Sets the flag only when it changes: a store of the flag byte alone, next to the wide ones
