@@ -34,7 +34,9 @@ const WAITING: u64 = 1 << 63;
 const CLOSED: u64 = 1 << 62;
 const COUNT: u64 = CLOSED - 1;
 
-/// How many slots ahead of the one it fills the writer fetches lines for writing.
+/// How many slots ahead of the one it fills the writer fetches lines for writing (x86-64
+/// only, and not under loom).
+#[cfg_attr(any(loom, not(target_arch = "x86_64")), allow(dead_code))]
 const WRITE_AHEAD: usize = 4;
 
 /// Whether the CPU has PREFETCHW (CPUID leaf 0x8000_0001, ECX bit 8: AMD's CPUs since the
