@@ -157,7 +157,7 @@ impl Socket {
     /// this socket.
     pub fn send(&self, msg: impl Into<Msg>, flags: i32) -> Result<()> {
         self.core.borrow_mut().send_from(
-            Pending::Source(msg),
+            &mut Some(Pending::Source(msg)),
             flags & SNDMORE != 0,
             flags & DONTWAIT != 0,
             &mut None,
@@ -177,7 +177,7 @@ impl Socket {
             let more = iter.peek().is_some() || flags & SNDMORE != 0;
             // Only the first frame can block; later ones are always accepted.
             core.send_from(
-                Pending::Source(part),
+                &mut Some(Pending::Source(part)),
                 more,
                 first && flags & DONTWAIT != 0,
                 &mut None,
@@ -303,7 +303,7 @@ impl Socket {
         unsent: &mut Option<Msg>,
     ) -> Result<()> {
         self.core.borrow_mut().send_from(
-            Pending::<Msg>::Made(msg),
+            &mut Some(Pending::<Msg>::Made(msg)),
             flags & SNDMORE != 0,
             flags & DONTWAIT != 0,
             unsent,
@@ -484,22 +484,23 @@ impl Core {
 
     /// Sends the frame `pending` holds, with the `more` flag `more`; when it could not be
     /// sent in time (would block, timed out, terminated while waiting), it is made and handed
-    /// back in `unsent`.
+    /// back in `unsent`. `pending` comes by reference, built where the caller stands: moved
+    /// in by value, the whole 88-byte enum was copied right after the narrow stores that made
+    /// it (probe: send 33.1 -> 29.1 ns at 8 B, 32.7 -> 27.9 ns at 64 B, min of 10 and 6).
     #[inline]
     fn send_from<T: Into<Msg>>(
         &mut self,
-        pending: Pending<T>,
+        pending: &mut Option<Pending<T>>,
         more: bool,
         dontwait: bool,
         unsent: &mut Option<Msg>,
     ) -> Result<()> {
-        let mut pending = Some(pending);
         let mut give_back = |pending: &mut Option<Pending<T>>, e: Error| {
             *unsent = Some(make_pending(pending, more));
             Err(e)
         };
         if let Err(e) = self.check_alive() {
-            return give_back(&mut pending, e);
+            return give_back(pending, e);
         }
         if self.mailbox.has_pending() {
             self.process_commands();
@@ -507,7 +508,7 @@ impl Core {
         // The clock is read only if the call has to wait.
         let mut deadline = None;
         loop {
-            let result = self.pattern.send_from(&mut self.pipes, &mut pending, more);
+            let result = self.pattern.send_from(&mut self.pipes, pending, more);
             if !self.pipes.dead.is_empty() {
                 self.reap();
             }
@@ -519,13 +520,13 @@ impl Core {
             if dontwait || self.options.sndtimeo == 0 {
                 if self.mailbox.has_pending() {
                     self.process_commands();
-                    match self.pattern.send_from(&mut self.pipes, &mut pending, more) {
+                    match self.pattern.send_from(&mut self.pipes, pending, more) {
                         Ok(()) => return Ok(()),
                         Err(Blocked::Fail(e)) => return Err(e),
                         Err(Blocked::Again(())) => {}
                     }
                 }
-                return give_back(&mut pending, Error::WouldBlock);
+                return give_back(pending, Error::WouldBlock);
             }
             let timeout = self.options.sndtimeo;
             let spin = self.pipes.has_inproc();
@@ -533,7 +534,7 @@ impl Core {
                 *deadline.get_or_insert_with(|| millis(timeout).map(|t| Instant::now() + t)),
                 spin,
             ) {
-                return give_back(&mut pending, e);
+                return give_back(pending, e);
             }
         }
     }
