@@ -73,18 +73,7 @@ impl OutPipe {
     ) -> Result<(), WriteError<()>> {
         match self {
             OutPipe::Queue(w) => w.write_in_place(place),
-            OutPipe::Slot(w) => {
-                // Checked before `place` runs: a refusal must leave the caller's frame unmade.
-                if w.is_closed() {
-                    return Err(WriteError::Closed(()));
-                }
-                let mut made = MaybeUninit::uninit();
-                queue::place_checked(&mut made, place);
-                // SAFETY: `place_checked` returned, so `made` holds the item `place` wrote.
-                let msg = unsafe { made.assume_init() };
-                w.push(msg);
-                Ok(())
-            }
+            OutPipe::Slot(w) => w.write_in_place(place),
         }
     }
 

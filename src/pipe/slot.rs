@@ -2,8 +2,9 @@
 //! blocks and never queues more than one message; the reader gets the latest one. A lock
 //! guards the slot: conflation is for "latest value" feeds, not for the throughput path.
 
-use super::queue::{Item, Read, Wake, WriteError};
+use super::queue::{place_checked, Item, Read, Wake, WriteError};
 use std::collections::VecDeque;
+use std::mem::MaybeUninit;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 struct State<T> {
@@ -72,9 +73,25 @@ impl<T: Item> SlotWriter<T> {
         Ok(())
     }
 
+    /// Like `write`, but `place` makes the frame (see `Writer::write_in_place`), and only
+    /// when the reader is still there: a refused frame stays unmade with the caller.
+    pub(crate) fn write_in_place(
+        &mut self,
+        place: impl FnOnce(&mut MaybeUninit<T>) -> &mut T,
+    ) -> Result<(), WriteError<()>> {
+        if self.is_closed() {
+            return Err(WriteError::Closed(()));
+        }
+        let mut made = MaybeUninit::uninit();
+        place_checked(&mut made, place);
+        // SAFETY: `place_checked` returned, so `made` holds the item `place` wrote.
+        self.push(unsafe { made.assume_init() });
+        Ok(())
+    }
+
     /// Appends a frame without asking whether the reader is still there (the caller just
     /// did): a frame for a reader gone meanwhile goes with the pipe.
-    pub(crate) fn push(&mut self, item: T) {
+    fn push(&mut self, item: T) {
         let more = item.more();
         self.partial.push(item);
         if !more {

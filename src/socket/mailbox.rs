@@ -210,9 +210,11 @@ impl SocketMailbox {
                 break;
             }
         }
-        let yield_until = within(YIELD_UNTIL);
-        while !self.has_pending() && !self.is_terminated() && Instant::now() < yield_until {
-            std::thread::yield_now();
+        if spin {
+            let yield_until = within(YIELD_UNTIL);
+            while !self.has_pending() && !self.is_terminated() && Instant::now() < yield_until {
+                std::thread::yield_now();
+            }
         }
         let mut queue = self.lock();
         loop {
