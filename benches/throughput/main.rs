@@ -8,7 +8,9 @@
 //!   libraries: `zmq::Message::from(Vec<u8>)` is libzmq's `zmq_msg_init_data`), and shared
 //!   bodies (zerosock only: `Bytes` clones of a few buffers, as the raw stream writes its
 //!   buffer again and again; the `zmq` crate has no send of a buffer shared between sends),
-//!   with zerosock's share of the raw stream for each way of sending over tcp;
+//!   with zerosock's share of the raw stream for each way of sending over tcp; over inproc a
+//!   third line gives the rate at which one thread makes such bodies alone (copies into a
+//!   warm buffer, fresh `vec![0; size]`s), the ceiling of a sender that makes them so;
 //! * PUB fan-out, one PUB to 8 SUBs over tcp at 64 B and 4 KiB (`tcp/fanout8-64B`, ...);
 //! * 100 DEALERs to one ROUTER over tcp at 64 B (`tcp/dealer100-64B`);
 //! * REQ/REP latency over tcp, ipc and inproc, RTT/2 of 8 B round trips (`tcp/lat-8B`, ...),
@@ -353,6 +355,12 @@ fn main_table(rows: &[&Row], rounds: usize, raw_bytes: u64, watchdog: &Watchdog)
         };
         let with_raw = shared_transport == Some("tcp");
         let mut raw: Option<Result<f64, String>> = None;
+        // So does, over inproc (where nothing but the bodies bounds the row), the rate at
+        // which one thread makes the bodies alone: the ceiling of a sender that copies them
+        // or allocates them fresh.
+        let with_making = shared_transport == Some("inproc");
+        let mut making_copies = 0f64;
+        let mut making_owned = 0f64;
         let mut zs_shared = Best::default();
         let mut zs_owned = Best::default();
         let mut lz_owned = Best::default();
@@ -377,6 +385,13 @@ fn main_table(rows: &[&Row], rounds: usize, raw_bytes: u64, watchdog: &Watchdog)
                         },
                     );
                 }
+                watchdog.disarm();
+            }
+            if with_making {
+                watchdog.arm("making the bodies alone", RUN_DEADLINE);
+                let n = row.delivered;
+                making_copies = making_copies.max(pushpull::making_bodies(size, n, Body::Copied));
+                making_owned = making_owned.max(pushpull::making_bodies(size, n, Body::Owned));
                 watchdog.disarm();
             }
             if let Some(transport) = shared_transport {
@@ -462,6 +477,21 @@ fn main_table(rows: &[&Row], rounds: usize, raw_bytes: u64, watchdog: &Watchdog)
                 None => {}
             }
             println!("{extra}");
+        }
+        if with_making {
+            let share = |b: &Best, of: f64| {
+                b.rate
+                    .map_or("-".to_string(), |r| format!("{:.0} %", r / of * 100.0))
+            };
+            println!(
+                "    making the bodies alone (one thread, no library, no receiver): copies \
+                 {making_copies:.0}/s (zerosock copied {}, libzmq {}), fresh Vecs \
+                 {making_owned:.0}/s (zerosock owned {}, libzmq {})",
+                share(&zs, making_copies),
+                share(&lz, making_copies),
+                share(&zs_owned, making_owned),
+                share(&lz_owned, making_owned),
+            );
         }
         for (who, b) in [
             ("zerosock", &zs),

@@ -116,6 +116,43 @@ pub(crate) fn run<A: Api>(
     })
 }
 
+// ----- making the bodies alone -------------------------------------------------------------
+
+/// Bodies per second that one thread makes the way a `Copied` or `Owned` sender makes them,
+/// with no library and no receiver: the most a sender that makes its bodies so can send.
+/// Copies go into two buffers in turn, written once before the clock starts (a library's
+/// best case: a warm buffer that a reused message hands back), each at the same offset in
+/// its page as the source (a destination just past its source within a page copies many
+/// times slower, see `zerosock`'s `body_pool`); owned bodies are fresh `vec![0; size]`s,
+/// freed on the same thread.
+pub(crate) fn making_bodies(size: usize, count: u64, body: Body) -> f64 {
+    const PAGE: usize = 4096;
+    fn page_aligned(v: &mut [u8], size: usize) -> &mut [u8] {
+        let at = v.as_ptr().align_offset(PAGE);
+        &mut v[at..at + size]
+    }
+    let mut stores = [(); 3].map(|_| vec![0x5au8; size + PAGE]);
+    let [src, dst0, dst1] = &mut stores;
+    let buf = page_aligned(src, size);
+    let mut ring = [page_aligned(dst0, size), page_aligned(dst1, size)];
+    let start = Instant::now();
+    if body == Body::Owned {
+        for seq in 0..count {
+            let mut owned = vec![0; size];
+            stamp(&mut owned, seq);
+            drop(std::hint::black_box(owned));
+        }
+    } else {
+        for seq in 0..count {
+            stamp(buf, seq);
+            let dst = &mut ring[(seq % 2) as usize];
+            dst.copy_from_slice(buf);
+            std::hint::black_box(dst);
+        }
+    }
+    count as f64 / start.elapsed().as_secs_f64().max(1e-9)
+}
+
 // ----- raw TCP -----------------------------------------------------------------------------
 
 /// MB/s of one `std::net` loopback stream carrying `total` bytes in writes of `write_size`,
