@@ -16,7 +16,10 @@
 //! * REQ/REP latency over tcp, ipc and inproc, RTT/2 of 8 B round trips (`tcp/lat-8B`, ...),
 //!   a separate table under the main one;
 //! * memory held at the high-water mark, a separate table under the main one
-//!   (`rss/tcp-hwm1000-64KiB`, ...).
+//!   (`rss/tcp-hwm1000-64KiB`, ...);
+//! * last, a summary: one line per target of the performance goals (2x libzmq's msg/s, 90 %
+//!   of the raw TCP stream, 0.7x libzmq's latency, memory within the queues plus fixed
+//!   buffers), this run's figures against the goal, and whether the run met it.
 //!
 //! ```sh
 //! cargo bench --bench throughput              # everything
@@ -80,11 +83,13 @@ mod fanout;
 mod latency;
 mod pushpull;
 mod rss;
+mod summary;
 mod watchdog;
 
 use pushpull::Body;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
+use summary::{Goal, Unit, Verdict};
 use watchdog::Watchdog;
 
 const RCVTIMEO_MS: i32 = 10_000;
@@ -191,6 +196,17 @@ impl Row {
         }
     }
 
+    /// What zerosock's rate must be over libzmq's: 2x for PUSH/PULL over tcp and ipc up to
+    /// 1 KiB, over inproc at every size, and for the fan-out; 1.5x for the 100 DEALERs. The
+    /// 64 KiB rows over tcp and ipc have none (the tcp one is held against the raw stream).
+    fn goal(&self) -> Goal {
+        match self.kind {
+            Kind::PushPull { transport } if transport != "inproc" && self.size > 1024 => Goal::None,
+            Kind::PushPull { .. } | Kind::Fanout => Goal::AtLeast(2.0),
+            Kind::Dealer => Goal::AtLeast(1.5),
+        }
+    }
+
     /// One PUSH/PULL run of this row's size and count, with bodies made as `body` says.
     fn push_pull(&self, lib: Lib, transport: &str, body: Body) -> Result<Sample, String> {
         let (size, n) = (self.size, self.delivered);
@@ -201,12 +217,17 @@ impl Row {
     }
 }
 
+/// `a / b`, if both sides have a rate.
+fn quotient(a: &Best, b: &Best) -> Option<f64> {
+    match (a.rate, b.rate) {
+        (Some(a), Some(b)) if b > 0.0 => Some(a / b),
+        _ => None,
+    }
+}
+
 /// `a / b` with two decimals, or `-` when either side has no rate.
 fn ratio_of(a: &Best, b: &Best) -> String {
-    match (a.rate, b.rate) {
-        (Some(a), Some(b)) if b > 0.0 => format!("{:.2}", a / b),
-        _ => "-".to_string(),
-    }
+    quotient(a, b).map_or("-".to_string(), |r| format!("{r:.2}"))
 }
 
 /// Every row of the main table, counts already scaled by `divisor`.
@@ -305,16 +326,26 @@ fn main() {
         }
     );
     let mut failed = false;
+    let mut verdicts = Vec::new();
+    let mut notes = Vec::new();
     if !rows.is_empty() {
-        failed |= main_table(&rows, rounds, raw_bytes, &watchdog);
+        failed |= main_table(
+            &rows,
+            rounds,
+            raw_bytes,
+            &watchdog,
+            &mut verdicts,
+            &mut notes,
+        );
     }
     if !lat_rows.is_empty() {
         let lat_rounds = if quick { 1 } else { 5 };
-        failed |= latency_table(&lat_rows, lat_rounds, divisor, &watchdog);
+        failed |= latency_table(&lat_rows, lat_rounds, divisor, &watchdog, &mut verdicts);
     }
     if !rss_rows.is_empty() {
-        failed |= rss_table(&rss_rows, &watchdog);
+        failed |= rss_table(&rss_rows, &watchdog, &mut verdicts);
     }
+    summary::print(&verdicts, &notes);
     println!();
     println!("total time: {:.1} s", started.elapsed().as_secs_f64());
     if failed {
@@ -324,7 +355,14 @@ fn main() {
 }
 
 /// Runs and prints the throughput rows; true if any run failed.
-fn main_table(rows: &[&Row], rounds: usize, raw_bytes: u64, watchdog: &Watchdog) -> bool {
+fn main_table(
+    rows: &[&Row],
+    rounds: usize,
+    raw_bytes: u64,
+    watchdog: &Watchdog,
+    verdicts: &mut Vec<Verdict>,
+    notes: &mut Vec<String>,
+) -> bool {
     println!(
         "best of {rounds} alternating run(s) per side; ratio = zerosock/libzmq msg/s; \
          MB = 10^6 B; CPU = process user+sys per message (min over runs); fanout and dealer \
@@ -446,6 +484,14 @@ fn main_table(rows: &[&Row], rounds: usize, raw_bytes: u64, watchdog: &Watchdog)
             cpu(&lz)
         );
         println!("{line}");
+        verdicts.push(Verdict {
+            what: format!("{name} msg/s"),
+            zerosock: rate(&zs),
+            reference: rate(&lz),
+            result: quotient(&zs, &lz),
+            unit: Unit::Times,
+            goal: row.goal(),
+        });
         if shared_transport.is_some() {
             let mut extra = format!(
                 "    without copies: owned buffers zerosock {}/s, libzmq {}/s, ratio {}; \
@@ -458,6 +504,16 @@ fn main_table(rows: &[&Row], rounds: usize, raw_bytes: u64, watchdog: &Watchdog)
             );
             match raw {
                 Some(Ok(r)) => {
+                    for (how, b) in [("copied", &zs), ("shared", &zs_shared)] {
+                        verdicts.push(Verdict {
+                            what: format!("{name} {how} / raw TCP, MB/s"),
+                            zerosock: mbs(b),
+                            reference: format!("{r:.1}"),
+                            result: b.rate.map(|z| z * size as f64 / 1e6 / r),
+                            unit: Unit::Percent,
+                            goal: Goal::AtLeast(0.9),
+                        });
+                    }
                     let share = |b: &Best| {
                         b.rate.map_or("-".to_string(), |z| {
                             format!("{:.0} %", z * size as f64 / 1e6 / r * 100.0)
@@ -477,8 +533,29 @@ fn main_table(rows: &[&Row], rounds: usize, raw_bytes: u64, watchdog: &Watchdog)
                 None => {}
             }
             println!("{extra}");
+            if with_making {
+                verdicts.push(Verdict {
+                    what: format!("{name} owned msg/s"),
+                    zerosock: rate(&zs_owned),
+                    reference: rate(&lz_owned),
+                    result: quotient(&zs_owned, &lz_owned),
+                    unit: Unit::Times,
+                    goal: Goal::AtLeast(2.0),
+                });
+            }
         }
         if with_making {
+            if let Some(l) = lz.rate {
+                notes.push(format!(
+                    "{name}: one thread copying the bodies alone made {making_copies:.0}/s, \
+                     {:.2}x libzmq's copied rate; zerosock copied reached {}",
+                    making_copies / l,
+                    zs.rate.map_or("-".to_string(), |z| format!(
+                        "{:.0} % of that",
+                        z / making_copies * 100.0
+                    )),
+                ));
+            }
             let share = |b: &Best, of: f64| {
                 b.rate
                     .map_or("-".to_string(), |r| format!("{:.0} %", r / of * 100.0))
@@ -514,6 +591,7 @@ fn latency_table(
     rounds: usize,
     divisor: u64,
     watchdog: &Watchdog,
+    verdicts: &mut Vec<Verdict>,
 ) -> bool {
     println!();
     println!(
@@ -567,10 +645,24 @@ fn latency_table(
                 format!("{:.2} us ({:.2})", us(med), us(best))
             })
         };
-        let ratio = match (zs, lz) {
-            (Some((a, _)), Some((b, _))) if !b.is_zero() => format!("{:.2}", us(a) / us(b)),
-            _ => "-".to_string(),
+        let quotient = match (zs, lz) {
+            (Some((a, _)), Some((b, _))) if !b.is_zero() => Some(us(a) / us(b)),
+            _ => None,
         };
+        let ratio = quotient.map_or("-".to_string(), |r| format!("{r:.2}"));
+        let median_us = |m: Option<(Duration, Duration)>| {
+            m.map_or("FAILED".to_string(), |(med, _)| {
+                format!("{:.2} us", us(med))
+            })
+        };
+        verdicts.push(Verdict {
+            what: format!("{name} RTT/2, median"),
+            zerosock: median_us(zs),
+            reference: median_us(lz),
+            result: quotient,
+            unit: Unit::Times,
+            goal: Goal::AtMost(0.7),
+        });
         println!(
             "{name:<18} {trips:>9} {:>20} {:>20} {ratio:>6}",
             show(zs),
@@ -587,7 +679,11 @@ fn latency_table(
 
 /// Runs and prints the memory rows, one child process per library and row; true if any
 /// failed.
-fn rss_table(rows: &[&(String, i32, usize)], watchdog: &Watchdog) -> bool {
+fn rss_table(
+    rows: &[&(String, i32, usize)],
+    watchdog: &Watchdog,
+    verdicts: &mut Vec<Verdict>,
+) -> bool {
     const MIB: f64 = 1024.0 * 1024.0;
     println!();
     println!(
@@ -635,11 +731,19 @@ fn rss_table(rows: &[&(String, i32, usize)], watchdog: &Watchdog) -> bool {
             (Some(a), Some(b)) if b > 0 => format!("{:.2}", a as f64 / b as f64),
             _ => "-".to_string(),
         };
+        let queues = 2.0 * f64::from(*hwm) * *size as f64 / MIB;
+        verdicts.push(Verdict {
+            what: format!("{name} growth / queues, MiB"),
+            zerosock: show(growth(zs).map(mib)),
+            reference: format!("{queues:.1}"),
+            result: growth(zs).map(|g| mib(g) / queues),
+            unit: Unit::Times,
+            goal: Goal::AtMost(1.0 + rss::FIXED_BUFFERS_MIB / queues),
+        });
         println!(
-            "{name:<22} {:>10} {:>10} {ratio:>6} {:>10.1} {:>8} {:>8} {:>8} {:>8}",
+            "{name:<22} {:>10} {:>10} {ratio:>6} {queues:>10.1} {:>8} {:>8} {:>8} {:>8}",
             show(growth(zs).map(mib)),
             show(growth(lz).map(mib)),
-            2.0 * f64::from(*hwm) * *size as f64 / MIB,
             accepted(zs),
             accepted(lz),
             show(zs.map(|u| mib(u.baseline_kib))),

@@ -19,6 +19,11 @@ use std::time::{Duration, Instant};
 /// The environment variable that makes the bench binary a measuring child.
 pub(crate) const CHILD_ENV: &str = "ZS_BENCH_RSS_CHILD";
 /// (hwm, size, label).
+/// Memory a PUSH/PULL pair over tcp may hold beyond its queues (the goal: the HWM's worth
+/// of messages plus fixed buffers): the receiving I/O thread's 1 MiB read buffer and its two
+/// spares, and the sending side's idle pooled bodies of one size class (at most 1 MiB).
+pub(crate) const FIXED_BUFFERS_MIB: f64 = 4.0;
+
 pub(crate) const ROWS: [(i32, usize, &str); 2] = [
     (1000, 65536, "tcp-hwm1000-64KiB"),
     (100, 65536, "tcp-hwm100-64KiB"),
