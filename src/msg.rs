@@ -95,12 +95,14 @@ impl Msg {
     /// fixed-size move instead of a copy of `len` bytes: the narrow stores of a short copy
     /// stall the wide loads that move the message on (store forwarding). The bytes after
     /// the body come along and are never read: every read of an inline body stops at `len`.
+    /// `more` is set here too, for the same reason: a flag set afterwards is another narrow
+    /// store just before the message is moved.
     #[inline]
-    pub(crate) fn inline_prefix(window: &[u8; INLINE_CAPACITY], len: u8) -> Self {
+    pub(crate) fn inline_prefix(window: &[u8; INLINE_CAPACITY], len: u8, more: bool) -> Self {
         debug_assert!(len as usize <= INLINE_CAPACITY);
         Msg {
             body: Body::Inline { len, data: *window },
-            flags: 0,
+            flags: u8::from(more) * flags::MORE,
             meta: None,
         }
     }

@@ -18,6 +18,7 @@ use crate::pipe::{pipe_pair, PipeEnds, Read, WriteError};
 use crate::socket::{SocketCommand, SocketWake};
 use crate::transport::{self, Endpoint, Host, Stream};
 use crate::zmtp::{Connection, Input, PeerInfo, ProtocolError, ZapRequest};
+use bytes::Buf;
 use mio::{Interest, Registry, Token};
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -568,16 +569,22 @@ impl Session {
                 return Ok(()); // paused until the socket returns credit
             }
             loop {
-                // The common case first: small data frames, straight into the pipe.
-                let mut small = false;
-                while up.conn.has_small_frame(self.rbuf.bytes()) {
-                    small = true;
-                    if !self.flow.deliver_small(self.rbuf.bytes()) {
-                        self.flow.flush_in();
-                        return Ok(());
+                // The common case first: small data frames, straight into the pipe, the
+                // buffer advanced once for the whole run of them.
+                let bytes = self.rbuf.bytes();
+                let mut taken = 0;
+                while up.conn.has_small_frame(&bytes[taken..]) {
+                    match self.flow.deliver_small(&bytes[taken..]) {
+                        Some(len) => taken += len,
+                        None => {
+                            bytes.advance(taken);
+                            self.flow.flush_in();
+                            return Ok(());
+                        }
                     }
                 }
-                if small {
+                if taken > 0 {
+                    bytes.advance(taken);
                     self.rbuf.note_frame(0);
                 }
                 match up.conn.handle_input(self.rbuf.bytes()) {
@@ -800,17 +807,19 @@ impl Flow {
     /// the pipe. Returns false when the pipe is full: the frame stays in `buf` and reading
     /// pauses.
     #[inline]
-    fn deliver_small(&mut self, buf: &mut bytes::BytesMut) -> bool {
+    /// Delivers the small frame at the front of `frame`; returns its length, or `None` if
+    /// the pipe is full (the frame stays).
+    fn deliver_small(&mut self, frame: &[u8]) -> Option<usize> {
         if let Some((_, ends)) = &mut self.pipe {
-            match ends.out.write_with(|| Connection::take_small_frame(buf)) {
-                Ok(()) => return true,
-                Err(WriteError::Full(())) => return false,
+            match ends.out.write_with(|| Connection::take_small_frame(frame)) {
+                Ok(()) => {}
+                Err(WriteError::Full(())) => return None,
+                // The socket is gone: nothing can use the frame.
                 Err(WriteError::Closed(())) => {}
             }
         }
-        // No pipe (yet), or the socket is gone: nothing can use the frame.
-        drop(Connection::take_small_frame(buf));
-        true
+        // Delivered, or skipped: no pipe (yet) or the socket is gone.
+        Some(Connection::small_frame_len(frame))
     }
 
     fn flush_in(&mut self) {

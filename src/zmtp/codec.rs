@@ -59,7 +59,11 @@ impl Decoder {
     /// `None` means "use [`Decoder::decode`]", not "no frame".
     #[inline]
     pub(crate) fn decode_small(&mut self, buf: &mut BytesMut) -> Option<Msg> {
-        self.has_small(buf).then(|| Self::take_small(buf))
+        self.has_small(buf).then(|| {
+            let msg = Self::take_small(buf);
+            buf.advance(Self::small_len(buf));
+            msg
+        })
     }
 
     /// Whether `buf` starts with a small data frame that is all there, for
@@ -73,19 +77,28 @@ impl Decoder {
             && buf.len() >= 2 + buf[1] as usize
     }
 
-    /// Takes the small data frame at the front of `buf`; call only after
+    /// The small data frame at the front of `buf`, which stays there (the caller skips
+    /// [`Decoder::small_len`] bytes, once per run of frames); call only after
     /// [`Decoder::has_small`] said there is one.
     #[inline]
-    pub(crate) fn take_small(buf: &mut BytesMut) -> Msg {
+    pub(crate) fn take_small(buf: &[u8]) -> Msg {
         let size = buf[1] as usize;
+        let more = buf[0] & MORE != 0;
         let window = buf.get(2..2 + INLINE_CAPACITY);
-        let mut msg = match window.and_then(|w| <&[u8; INLINE_CAPACITY]>::try_from(w).ok()) {
-            Some(window) => Msg::inline_prefix(window, size as u8),
-            None => Msg::copy_from_slice(&buf[2..2 + size]),
-        };
-        msg.set_more(buf[0] & MORE != 0);
-        buf.advance(2 + size);
-        msg
+        match window.and_then(|w| <&[u8; INLINE_CAPACITY]>::try_from(w).ok()) {
+            Some(window) => Msg::inline_prefix(window, size as u8, more),
+            None => {
+                let mut msg = Msg::copy_from_slice(&buf[2..2 + size]);
+                msg.set_more(more);
+                msg
+            }
+        }
+    }
+
+    /// The length, header included, of the small frame at the front of `buf`.
+    #[inline]
+    pub(crate) fn small_len(buf: &[u8]) -> usize {
+        2 + buf[1] as usize
     }
 
     /// Takes the next whole frame off the front of `buf`, if it is all there.
@@ -357,6 +370,38 @@ mod tests {
             q.push_frame(msg);
         }
         assert_eq!(q.to_vec(), wire);
+    }
+
+    #[test]
+    fn small_frames_taken_where_they_lie_keep_their_more_flag() {
+        // A run of small frames read as a session reads them: each taken where it lies, the
+        // buffer skipped by the run's length afterwards. Alone, the frames are too near the
+        // end of the bytes for a window and are copied; followed by a long frame (where the
+        // run stops), each is made from a window running past it.
+        let run = [
+            MORE, 2, b'a', b'b', 0, 1, b'c', MORE, 0, 0, 3, b'x', b'y', b'z',
+        ];
+        let mut followed = run.to_vec();
+        followed.extend_from_slice(&[LONG, 0, 0, 0, 0, 0, 0, 0, 70]);
+        followed.extend_from_slice(&[9; 70]);
+        for wire in [&run[..], &followed[..]] {
+            let dec = Decoder::new(None);
+            let mut at = 0;
+            let mut got = Vec::new();
+            while dec.has_small(&wire[at..]) {
+                got.push(Decoder::take_small(&wire[at..]));
+                at += Decoder::small_len(&wire[at..]);
+            }
+            assert_eq!(at, run.len());
+            let seen: Vec<(Vec<u8>, bool)> = got.iter().map(|m| (m.to_vec(), m.more())).collect();
+            let want: Vec<(Vec<u8>, bool)> = vec![
+                (b"ab".to_vec(), true),
+                (b"c".to_vec(), false),
+                (vec![], true),
+                (b"xyz".to_vec(), false),
+            ];
+            assert_eq!(seen, want);
+        }
     }
 
     #[test]

@@ -335,10 +335,17 @@ impl Connection {
         matches!(self.state, State::Active { .. }) && self.decoder.has_small(buf)
     }
 
-    /// Takes the frame [`Connection::has_small_frame`] found at the front of `buf`.
+    /// The frame [`Connection::has_small_frame`] found at the front of `buf`, left there:
+    /// the caller skips [`Connection::small_frame_len`] bytes.
     #[inline]
-    pub(crate) fn take_small_frame(buf: &mut BytesMut) -> Msg {
+    pub(crate) fn take_small_frame(buf: &[u8]) -> Msg {
         Decoder::take_small(buf)
+    }
+
+    /// The length of the small frame at the front of `buf`, header included.
+    #[inline]
+    pub(crate) fn small_frame_len(buf: &[u8]) -> usize {
+        Decoder::small_len(buf)
     }
 
     /// How many bytes the decoder needs in the buffer to make progress.
