@@ -472,6 +472,20 @@ fn main_table(
                 .map_or("-".to_string(), |r| format!("{:.1}", r * size as f64 / 1e6))
         };
         let cpu = |b: &Best| b.cpu_per_msg.map_or("-".to_string(), format_cpu);
+        // A side's rate as a share of `of` msg/s.
+        let share = |b: &Best, of: f64| {
+            b.rate
+                .map_or("-".to_string(), |r| format!("{:.0} %", r / of * 100.0))
+        };
+        // A line of the summary comparing zerosock's rate with libzmq's.
+        let versus = |what: String, zs: &Best, lz: &Best, goal: Goal| Verdict {
+            what,
+            zerosock: rate(zs),
+            reference: rate(lz),
+            result: quotient(zs, lz),
+            unit: Unit::Times,
+            goal,
+        };
         let ratio = ratio_of(&zs, &lz);
         let line = format!(
             "{name:<18} {:>9} {:>13} {:>13} {ratio:>6} {:>10} {:>10} {:>11} {:>11}",
@@ -484,14 +498,7 @@ fn main_table(
             cpu(&lz)
         );
         println!("{line}");
-        verdicts.push(Verdict {
-            what: format!("{name} msg/s"),
-            zerosock: rate(&zs),
-            reference: rate(&lz),
-            result: quotient(&zs, &lz),
-            unit: Unit::Times,
-            goal: row.goal(),
-        });
+        verdicts.push(versus(format!("{name} msg/s"), &zs, &lz, row.goal()));
         if shared_transport.is_some() {
             let mut extra = format!(
                 "    without copies: owned buffers zerosock {}/s, libzmq {}/s, ratio {}; \
@@ -514,16 +521,12 @@ fn main_table(
                             goal: Goal::AtLeast(0.9),
                         });
                     }
-                    let share = |b: &Best| {
-                        b.rate.map_or("-".to_string(), |z| {
-                            format!("{:.0} %", z * size as f64 / 1e6 / r * 100.0)
-                        })
-                    };
+                    let raw_rate = r * 1e6 / size as f64;
                     extra.push_str(&format!(
                         "; raw TCP loopback {r:.1} MB/s: zerosock copied {}, owned {}, shared {}",
-                        share(&zs),
-                        share(&zs_owned),
-                        share(&zs_shared)
+                        share(&zs, raw_rate),
+                        share(&zs_owned, raw_rate),
+                        share(&zs_shared, raw_rate)
                     ));
                 }
                 Some(Err(e)) => {
@@ -534,32 +537,23 @@ fn main_table(
             }
             println!("{extra}");
             if with_making {
-                verdicts.push(Verdict {
-                    what: format!("{name} owned msg/s"),
-                    zerosock: rate(&zs_owned),
-                    reference: rate(&lz_owned),
-                    result: quotient(&zs_owned, &lz_owned),
-                    unit: Unit::Times,
-                    goal: Goal::AtLeast(2.0),
-                });
+                verdicts.push(versus(
+                    format!("{name} owned msg/s"),
+                    &zs_owned,
+                    &lz_owned,
+                    Goal::AtLeast(2.0),
+                ));
             }
         }
         if with_making {
             if let Some(l) = lz.rate {
                 notes.push(format!(
                     "{name}: one thread copying the bodies alone made {making_copies:.0}/s, \
-                     {:.2}x libzmq's copied rate; zerosock copied reached {}",
+                     {:.2}x libzmq's copied rate; zerosock copied reached {} of that",
                     making_copies / l,
-                    zs.rate.map_or("-".to_string(), |z| format!(
-                        "{:.0} % of that",
-                        z / making_copies * 100.0
-                    )),
+                    share(&zs, making_copies),
                 ));
             }
-            let share = |b: &Best, of: f64| {
-                b.rate
-                    .map_or("-".to_string(), |r| format!("{:.0} %", r / of * 100.0))
-            };
             println!(
                 "    making the bodies alone (one thread, no library, no receiver): copies \
                  {making_copies:.0}/s (zerosock copied {}, libzmq {}), fresh Vecs \

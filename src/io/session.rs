@@ -803,12 +803,10 @@ impl Flow {
         }
     }
 
-    /// Hands the small frame at the front of `buf` to the socket, made where it will lie in
-    /// the pipe. Returns false when the pipe is full: the frame stays in `buf` and reading
-    /// pauses.
+    /// Hands the small frame at the front of `frame` to the socket, made where it will lie
+    /// in the pipe, and returns its length (the caller skips it); `None` when the pipe is
+    /// full: the frame stays and reading pauses.
     #[inline]
-    /// Delivers the small frame at the front of `frame`; returns its length, or `None` if
-    /// the pipe is full (the frame stays).
     fn deliver_small(&mut self, frame: &[u8]) -> Option<usize> {
         if let Some((_, ends)) = &mut self.pipe {
             match ends.out.write_with(|| Connection::take_small_frame(frame)) {
