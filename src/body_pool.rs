@@ -10,13 +10,15 @@
 //! gave the memory back to the kernel (inproc 64 KiB: ~3 faults per message), and slabs
 //! shared by several bodies were freed whole only when the slowest of them went.
 //!
-//! Where the copy starts in its buffer depends on where the source lies: a copy whose
-//! destination is less than [`ALIAS_GAP`] bytes past its source, counted within a 4 KiB page,
-//! runs 15-20 times slower on this project's AMD machine (glibc's `rep movsb` copy: each
-//! load looks like it depends on a store just made to the same page offset). Two 64 KiB
-//! allocations made one after the other by glibc lie exactly 16 bytes apart in that sense, so
-//! a sender's buffer and a pooled one often did: 31 µs per 64 KiB copy instead of 1.5 µs.
-//! The body then starts `ALIAS_GAP` bytes into its buffer instead.
+//! Where the copy starts in its buffer depends on where the source lies: the body starts at
+//! the source's offset within a 64-byte cache line (up to [`LINE`] - 1 bytes into its
+//! buffer). On this project's AMD machine glibc's `rep movsb` copy of 64 KiB takes 15-20
+//! times as long when the destination is 8-24 bytes past its source counted within a 4 KiB
+//! page (each load looks like it depends on a store just made to the same page offset), and
+//! 10-60 % longer at the other distances that are an odd multiple of 16 (48: 1.6x, 80 and
+//! 112: 1.3x, beyond: 1.15x); at a whole number of lines apart it runs at full speed. Two
+//! 64 KiB allocations made one after the other by glibc lie exactly 16 bytes apart in that
+//! sense, so a sender's buffer and a pooled one often did: 31 µs per copy instead of 1.5.
 //!
 //! Each class keeps at most [`KEPT_BYTES`] of idle buffers, so the pools together never hold
 //! more than `CLASSES * KEPT_BYTES` (9 MiB) while nothing is in flight.
@@ -32,11 +34,8 @@ const CLASSES: usize = (LARGEST_LOG2 - SMALLEST_LOG2 + 1) as usize;
 /// Idle bytes one class keeps at most (16 buffers of 64 KiB, one of 1 MiB).
 const KEPT_BYTES: usize = 1024 * 1024;
 
-/// Copies landing less than this many bytes past their source (modulo 4 KiB) are moved
-/// this far along: at 8-24 bytes the copy took 15-20 times as long, at 48 about 1.6 times,
-/// from 64 on no longer than at a distance of 2 KiB.
-const ALIAS_GAP: usize = 64;
-const PAGE: usize = 4096;
+/// A copy's destination lies a whole number of these past its source: a cache line.
+const LINE: usize = 64;
 
 type Pool = Mutex<Vec<Vec<u8>>>;
 
@@ -87,7 +86,7 @@ pub(crate) fn copy(data: &[u8]) -> Bytes {
         return Bytes::copy_from_slice(data);
     };
     let reused = lock(class).pop();
-    let mut buf = reused.unwrap_or_else(|| Vec::with_capacity(class_size(class) + ALIAS_GAP));
+    let mut buf = reused.unwrap_or_else(|| Vec::with_capacity(class_size(class) + LINE));
     let start = start_for(buf.as_ptr() as usize, data.as_ptr() as usize);
     buf.clear();
     buf.resize(start, 0);
@@ -95,20 +94,17 @@ pub(crate) fn copy(data: &[u8]) -> Bytes {
     Bytes::from_owner(Loan { buf, start, class })
 }
 
-/// Where in a buffer at `dst` a copy of the bytes at `src` starts: at 0 unless that lies
-/// less than `ALIAS_GAP` bytes past `src` within a page.
+/// Where in a buffer at `dst` a copy of the bytes at `src` starts: at `src`'s offset
+/// within a cache line, counted from `dst`.
 fn start_for(dst: usize, src: usize) -> usize {
-    let past = dst.wrapping_sub(src) % PAGE;
-    if past != 0 && past < ALIAS_GAP {
-        ALIAS_GAP
-    } else {
-        0
-    }
+    src.wrapping_sub(dst) % LINE
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const PAGE: usize = 4096;
 
     #[test]
     fn classes_are_powers_of_two_from_4_kib_to_1_mib() {
@@ -145,40 +141,46 @@ mod tests {
         drop(again);
 
         // Sources at every 16-byte offset of a page, copied in turn into that same buffer:
-        // no copy lands less than ALIAS_GAP bytes past its source within a page, and some
-        // had to be moved along to keep it so.
+        // every copy lands a whole number of cache lines past its source (so never just
+        // past it within a page), the body starting at one of four places in the buffer.
         let len = 262_145;
         let mut starts = std::collections::BTreeSet::new();
         for offset in (0..PAGE).step_by(16) {
             let src = &data[offset..offset + len];
             let body = copy(src);
             assert_eq!(&body[..], src);
-            let past = (body.as_ptr() as usize).wrapping_sub(src.as_ptr() as usize) % PAGE;
-            assert!(
-                past == 0 || past >= ALIAS_GAP,
-                "offset {offset}: {past} bytes past"
+            let past = (body.as_ptr() as usize).wrapping_sub(src.as_ptr() as usize);
+            assert_eq!(
+                past % LINE,
+                0,
+                "offset {offset}: {} bytes past",
+                past % PAGE
             );
             starts.insert(body.as_ptr() as usize);
         }
-        assert_eq!(
-            starts.len(),
-            2,
-            "the body starts at 0 or ALIAS_GAP in one buffer"
-        );
+        assert_eq!(starts.len(), 4, "the body starts 0, 16, 32 or 48 bytes in");
     }
 
     #[test]
-    fn a_copy_starts_past_the_aliasing_distance() {
-        assert_eq!(start_for(1000, 1000), 0);
-        assert_eq!(start_for(1016, 1000), ALIAS_GAP);
-        assert_eq!(start_for(1000 + PAGE + 8, 1000), ALIAS_GAP);
-        assert_eq!(start_for(1000 + ALIAS_GAP, 1000), 0);
-        assert_eq!(start_for(1000, 1016), 0, "4080 bytes past is far enough");
+    fn a_copy_lands_a_whole_number_of_lines_past_its_source() {
+        assert_eq!(start_for(1024, 1024), 0);
+        assert_eq!(start_for(1024, 1040), 16);
         assert_eq!(
-            start_for(8, usize::MAX - 7),
-            ALIAS_GAP,
-            "across the address space's end"
+            start_for(1040, 1024),
+            48,
+            "16 bytes past would be the slowest copy"
         );
+        assert_eq!(start_for(1024 + PAGE + 8, 1024), 56);
+        assert_eq!(start_for(1024 + LINE, 1024), 0);
+        for (dst, src) in [(8, usize::MAX - 7), (usize::MAX - 15, 32), (4096, 4095)] {
+            let start = start_for(dst, src);
+            assert!(start < LINE);
+            assert_eq!(
+                dst.wrapping_add(start).wrapping_sub(src) % LINE,
+                0,
+                "{dst} {src}"
+            );
+        }
     }
 
     #[test]
