@@ -108,28 +108,65 @@ pub(crate) fn copy(data: &[u8]) -> Bytes {
     let Some(class) = class_of(data.len()) else {
         return Bytes::copy_from_slice(data);
     };
-    let in_ring = RINGS.try_with(|rings| {
-        let mut rings = rings.try_borrow_mut().ok()?;
-        rings[class].copy(data, class)
-    });
+    let in_ring = with_ring(class, |ring| ring.copy(data, class));
     match in_ring {
-        Ok(Some(body)) => body,
+        Some(body) => body,
         // The ring is full and busy (or the thread is going away): the shared pool.
-        _ => lend(data, class),
+        None => lend(data, class),
     }
 }
 
-/// The buffers one thread copied bodies of one class into, oldest first.
+/// An empty buffer with room for `capacity` bytes, to build a body in: a piece of a buffer
+/// in this thread's ring when the size has a class and the ring has one free (it is reused
+/// once the piece and every body made of it are gone), else a fresh allocation.
+pub(crate) fn buffer(capacity: usize) -> BytesMut {
+    class_of(capacity)
+        .and_then(|class| with_ring(class, |ring| ring.buffer(capacity, class)))
+        .unwrap_or_else(|| BytesMut::with_capacity(capacity))
+}
+
+/// `f` on this thread's ring of `class`; `None` if `f` finds no room or the thread's rings
+/// are gone (a thread-local destructor sending a message) or in use.
+fn with_ring<T>(class: usize, f: impl FnOnce(&mut Ring) -> Option<T>) -> Option<T> {
+    RINGS
+        .try_with(|rings| f(&mut rings.try_borrow_mut().ok()?[class]))
+        .ok()
+        .flatten()
+}
+
+/// The buffers one thread made bodies of one class in, oldest first.
 #[derive(Default)]
 struct Ring {
     bufs: VecDeque<BytesMut>,
 }
 
 impl Ring {
-    /// `data` copied into the oldest buffer if its body is gone, else into a new one while
-    /// the ring has room; `None` when it has none.
+    /// `data` copied into the next buffer; `None` when the ring has none.
     fn copy(&mut self, data: &[u8], class: usize) -> Option<Bytes> {
-        let room = data.len() + LINE;
+        let mut buf = self.next(data.len() + LINE, class)?;
+        let start = start_for(buf.as_ptr() as usize, data.as_ptr() as usize);
+        if start > 0 {
+            buf.resize(start, 0);
+            buf.advance(start);
+        }
+        buf.extend_from_slice(data);
+        let body = buf.split().freeze();
+        self.bufs.push_back(buf);
+        Some(body)
+    }
+
+    /// The first `capacity` bytes of the next buffer, empty; `None` when the ring has none.
+    fn buffer(&mut self, capacity: usize, class: usize) -> Option<BytesMut> {
+        let mut buf = self.next(capacity, class)?;
+        let rest = buf.split_off(capacity);
+        self.bufs.push_back(rest);
+        Some(buf)
+    }
+
+    /// An empty buffer with `room` bytes of space, taken out of the ring (the caller puts
+    /// what is left of it back at the end): the oldest if nothing points into it any more,
+    /// else a new one while the ring has room; `None` when it has none.
+    fn next(&mut self, room: usize, class: usize) -> Option<BytesMut> {
         let mut free = self.oldest_is_free(room);
         if !free && self.bufs.len() > 1 {
             // The oldest body is still in use (a deep queue, or a body kept for long): its
@@ -150,16 +187,8 @@ impl Ring {
         } else {
             return None;
         };
-        let start = start_for(buf.as_ptr() as usize, data.as_ptr() as usize);
         buf.clear();
-        if start > 0 {
-            buf.resize(start, 0);
-            buf.advance(start);
-        }
-        buf.extend_from_slice(data);
-        let body = buf.split().freeze();
-        self.bufs.push_back(buf);
-        Some(body)
+        Some(buf)
     }
 
     /// Whether nothing points into the oldest buffer any more; if so, it has `room` bytes
@@ -306,6 +335,50 @@ mod tests {
             assert!(body.iter().all(|&b| b == i as u8));
         }
         assert_eq!(ring_len(class), 1);
+    }
+
+    #[test]
+    fn a_buffer_is_a_piece_of_the_ring_reused_once_its_bodies_are_gone() {
+        let class = class_of(70_000).unwrap();
+        let mut first = buffer(70_000);
+        assert!(first.is_empty() && first.capacity() >= 70_000);
+        let at = first.as_ptr();
+        first.extend_from_slice(&[9; 70_000]);
+        assert_eq!(first.as_ptr(), at, "filling it to capacity moves nothing");
+        let body = first.freeze();
+        let second = buffer(70_000);
+        assert_ne!(second.as_ptr(), at, "the first body still uses its buffer");
+        drop(second);
+        let clone = body.clone();
+        drop(body);
+        assert!(clone.iter().all(|&b| b == 9));
+        drop(clone);
+        // Copies and buffers of a class share its ring.
+        let copied = copy(&[5; 70_000]);
+        let past = (copied.as_ptr() as usize).wrapping_sub(at as usize);
+        assert!(past < LINE, "the oldest buffer is free again ({past})");
+        drop(copied);
+        let third = buffer(66_000);
+        assert_eq!(third.as_ptr(), at);
+        drop(third);
+        assert!(ring_len(class) <= 2);
+    }
+
+    #[test]
+    fn a_buffer_written_past_its_capacity_keeps_every_byte() {
+        let mut grown = buffer(5000);
+        let neighbour = {
+            let mut b = buffer(5000);
+            b.extend_from_slice(&[2; 5000]);
+            b.freeze()
+        };
+        grown.extend_from_slice(&[1; 5000]);
+        grown.extend_from_slice(&[3; 20_000]);
+        assert_eq!(grown.len(), 25_000);
+        assert!(grown[..5000].iter().all(|&b| b == 1) && grown[5000..].iter().all(|&b| b == 3));
+        assert!(neighbour.iter().all(|&b| b == 2));
+        let huge = buffer(3 << 20);
+        assert!(huge.is_empty() && huge.capacity() >= 3 << 20);
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //! on without copying.
 
 use crate::zmtp::Metadata;
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use std::fmt;
 use std::ops::Deref;
 use std::sync::Arc;
@@ -36,7 +36,7 @@ const SLAB_SIZE: usize = 32 * 1024;
 /// A thread's slab being filled, and used slabs to reuse.
 #[derive(Default)]
 struct SlabState {
-    current: bytes::BytesMut,
+    current: BytesMut,
     spares: crate::spares::Spares,
 }
 
@@ -47,14 +47,31 @@ thread_local! {
 fn slab_copy(data: &[u8]) -> Bytes {
     SLAB.with(|state| {
         let mut state = state.borrow_mut();
-        let SlabState { current, spares } = &mut *state;
-        if current.capacity() - current.len() < data.len() {
-            let full = std::mem::replace(current, spares.take(SLAB_SIZE));
-            spares.keep(full);
-        }
+        let current = state.with_room(data.len());
         current.extend_from_slice(data);
         current.split().freeze()
     })
+}
+
+/// An empty piece of this thread's slab with room for `capacity` bytes.
+fn slab_buffer(capacity: usize) -> BytesMut {
+    SLAB.with(|state| {
+        let mut state = state.borrow_mut();
+        let current = state.with_room(capacity);
+        let rest = current.split_off(capacity);
+        std::mem::replace(current, rest)
+    })
+}
+
+impl SlabState {
+    /// The slab, replaced by a spare one first if it has less than `room` bytes left.
+    fn with_room(&mut self, room: usize) -> &mut BytesMut {
+        if self.current.capacity() - self.current.len() < room {
+            let full = std::mem::replace(&mut self.current, self.spares.take(SLAB_SIZE));
+            self.spares.keep(full);
+        }
+        &mut self.current
+    }
 }
 
 #[derive(Clone)]
@@ -133,6 +150,36 @@ impl Msg {
             slab_copy(data)
         } else {
             crate::body_pool::copy(data)
+        }
+    }
+
+    /// An empty buffer with room for `capacity` bytes, to build a body in and send without
+    /// a copy: fill it (it is a [`BytesMut`]: `extend_from_slice`, `resize`, `BufMut`,
+    /// `writer()`), then send it or make it a `Msg` with `Msg::from`. This is libzmq's
+    /// `zmq_msg_init_size`, except that the buffer starts empty rather than holding stale
+    /// bytes.
+    ///
+    /// The memory comes from the calling thread's reused buffers, the ones `send(&[u8])`
+    /// copies large bodies into: once a stream of messages built so is running, making one
+    /// allocates nothing and dropping it (on any thread) gives its memory back. Writing past
+    /// `capacity` moves the body to an allocation of its own, as `BytesMut` does.
+    ///
+    /// ```
+    /// use bytes::BufMut;
+    /// let mut body = zerosock::Msg::buffer(1 << 16);
+    /// body.put_u64(7);
+    /// body.resize(1 << 16, 0);
+    /// let msg = zerosock::Msg::from(body);
+    /// assert_eq!(msg.len(), 1 << 16);
+    /// assert_eq!(msg[7], 7);
+    /// ```
+    pub fn buffer(capacity: usize) -> BytesMut {
+        if capacity <= INLINE_CAPACITY {
+            BytesMut::with_capacity(capacity)
+        } else if capacity <= SLAB_MAX_BODY {
+            slab_buffer(capacity)
+        } else {
+            crate::body_pool::buffer(capacity)
         }
     }
 
@@ -360,6 +407,17 @@ impl From<Bytes> for Msg {
     }
 }
 
+impl From<BytesMut> for Msg {
+    /// The buffer's bytes without a copy (small bodies are copied inline, as from a `Vec`).
+    fn from(data: BytesMut) -> Self {
+        if data.len() <= INLINE_CAPACITY {
+            Msg::copy_from_slice(&data)
+        } else {
+            Msg::from_bytes(data.freeze())
+        }
+    }
+}
+
 impl From<&str> for Msg {
     fn from(data: &str) -> Self {
         Msg::copy_from_slice(data.as_bytes())
@@ -387,6 +445,41 @@ impl From<&Msg> for Msg {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_buffer_becomes_a_message_without_a_copy() {
+        for size in [0, 5, 64, 65, 1000, 2048, 2049, 70_000, 2 << 20] {
+            let mut body = Msg::buffer(size);
+            assert!(body.is_empty() && body.capacity() >= size, "{size}");
+            body.extend((0..size).map(|i| (i * 13) as u8));
+            let at = body.as_ptr();
+            let msg = Msg::from(body);
+            assert_eq!(msg.len(), size);
+            assert!(msg.iter().enumerate().all(|(i, &b)| b == (i * 13) as u8));
+            // Small bodies go inline, as from a `Vec`; larger ones stay where they were built.
+            assert_eq!(msg.shared().is_some(), size > INLINE_CAPACITY, "{size}");
+            if size > INLINE_CAPACITY {
+                assert_eq!(msg.as_ptr(), at, "{size}");
+            }
+        }
+    }
+
+    #[test]
+    fn buffers_from_the_slab_are_pieces_of_their_own() {
+        let mut a = Msg::buffer(1000);
+        let mut b = Msg::buffer(1000);
+        a.resize(1000, 1);
+        b.resize(1000, 2);
+        let copied = Msg::copy_from_slice(&[3; 1000]);
+        assert!(a.iter().all(|&x| x == 1) && b.iter().all(|&x| x == 2));
+        assert!(copied.iter().all(|&x| x == 3));
+        let (a, b) = (Msg::from(a), Msg::from(b));
+        assert_eq!(
+            b.as_ptr() as usize - a.as_ptr() as usize,
+            1000,
+            "one slab, one piece after the other"
+        );
+    }
 
     #[test]
     fn small_bodies_are_inline_and_value_is_compact() {
