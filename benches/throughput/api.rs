@@ -3,7 +3,7 @@
 //! and libzmq. Each method is the library's plain API call: the generics are monomorphized,
 //! so there is no indirection on the measured path.
 
-use crate::Lib;
+use crate::{stamp, Lib};
 use std::ops::Deref;
 
 /// Socket types the rows use.
@@ -67,6 +67,10 @@ pub(crate) trait Api: 'static {
     fn send(sock: &Self::Sock, body: &[u8], dontwait: bool) -> Result<(), Fail>;
     /// Sends one single-frame message whose body the library takes over without a copy.
     fn send_owned(sock: &Self::Sock, body: Vec<u8>) -> Result<(), Fail>;
+    /// Sends one single-frame message of `size` zero bytes with `seq` stamped in, built in
+    /// a buffer the library gives out (libzmq: `zmq_msg_init_size`, which its perf tools
+    /// send; zerosock: `Msg::buffer`): a large message built where it is sent from.
+    fn send_built(sock: &Self::Sock, size: usize, seq: u64) -> Result<(), Fail>;
     /// `body` as a [`Api::Shared`] body; `None` where the library has no such send.
     fn share(body: &[u8]) -> Option<Self::Shared>;
     /// Sends one single-frame message whose body is shared with the caller, not copied.
@@ -140,6 +144,13 @@ impl Api for Zerosock {
     }
 
     fn send_owned(sock: &Self::Sock, body: Vec<u8>) -> Result<(), Fail> {
+        sock.send(body, 0).map_err(zerosock_fail)
+    }
+
+    fn send_built(sock: &Self::Sock, size: usize, seq: u64) -> Result<(), Fail> {
+        let mut body = zerosock::Msg::buffer(size);
+        body.resize(size, 0);
+        stamp(&mut body, seq);
         sock.send(body, 0).map_err(zerosock_fail)
     }
 
@@ -229,6 +240,13 @@ impl Api for Libzmq {
 
     fn send_owned(sock: &Self::Sock, body: Vec<u8>) -> Result<(), Fail> {
         // `zmq::Message::from(Vec<u8>)` hands libzmq the buffer (`zmq_msg_init_data`).
+        sock.send(body, 0).map_err(libzmq_fail)
+    }
+
+    fn send_built(sock: &Self::Sock, size: usize, seq: u64) -> Result<(), Fail> {
+        // `with_size` is `zmq_msg_init_size` followed by a `memset` to zero.
+        let mut body = zmq::Message::with_size(size);
+        stamp(&mut body, seq);
         sock.send(body, 0).map_err(libzmq_fail)
     }
 

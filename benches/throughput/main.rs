@@ -5,7 +5,9 @@
 //!   64 KiB, 256 KiB and 1 MiB writes, read 1 MiB at a time, run in each of that row's
 //!   rounds) (`tcp/8B`, ...). The 64 KiB rows also send without copies, on a second line:
 //!   owned buffers (a fresh `vec![0; size]` per send that the library takes over, both
-//!   libraries: `zmq::Message::from(Vec<u8>)` is libzmq's `zmq_msg_init_data`), and shared
+//!   libraries: `zmq::Message::from(Vec<u8>)` is libzmq's `zmq_msg_init_data`), bodies built
+//!   in buffers the library gives out (zeroed, the sequence number written in: libzmq's
+//!   `zmq_msg_init_size`, as its perf tools send, against zerosock's `Msg::buffer`), and shared
 //!   bodies (zerosock only: `Bytes` clones of a few buffers, as the raw stream writes its
 //!   buffer again and again; the `zmq` crate has no send of a buffer shared between sends),
 //!   with zerosock's share of the raw stream for each way of sending over tcp; over inproc a
@@ -402,6 +404,8 @@ fn main_table(
         let mut zs_shared = Best::default();
         let mut zs_owned = Best::default();
         let mut lz_owned = Best::default();
+        let mut zs_built = Best::default();
+        let mut lz_built = Best::default();
         let mut zs = Best::default();
         let mut lz = Best::default();
         for round in 0..rounds {
@@ -436,14 +440,18 @@ fn main_table(
                 watchdog.arm("zerosock shared bodies", RUN_DEADLINE);
                 zs_shared.add(row.push_pull(Lib::Zerosock, transport, Body::Shared));
                 watchdog.disarm();
-                for lib in order {
-                    watchdog.arm(&format!("{} {name} owned", lib.name()), RUN_DEADLINE);
-                    let result = row.push_pull(lib, transport, Body::Owned);
-                    match lib {
-                        Lib::Zerosock => zs_owned.add(result),
-                        Lib::Libzmq => lz_owned.add(result),
+                for (body, how) in [(Body::Owned, "owned"), (Body::Built, "built")] {
+                    for lib in order {
+                        watchdog.arm(&format!("{} {name} {how}", lib.name()), RUN_DEADLINE);
+                        let result = row.push_pull(lib, transport, body);
+                        match (lib, body) {
+                            (Lib::Zerosock, Body::Owned) => zs_owned.add(result),
+                            (Lib::Libzmq, Body::Owned) => lz_owned.add(result),
+                            (Lib::Zerosock, _) => zs_built.add(result),
+                            (Lib::Libzmq, _) => lz_built.add(result),
+                        }
+                        watchdog.disarm();
                     }
-                    watchdog.disarm();
                 }
             }
             for lib in order {
@@ -459,9 +467,11 @@ fn main_table(
                 }
             }
         }
-        failed |= [&zs, &lz, &zs_shared, &zs_owned, &lz_owned]
-            .iter()
-            .any(|b| b.failure.is_some());
+        failed |= [
+            &zs, &lz, &zs_shared, &zs_owned, &lz_owned, &zs_built, &lz_built,
+        ]
+        .iter()
+        .any(|b| b.failure.is_some());
 
         let rate = |b: &Best| {
             b.rate
@@ -502,10 +512,14 @@ fn main_table(
         if shared_transport.is_some() {
             let mut extra = format!(
                 "    without copies: owned buffers zerosock {}/s, libzmq {}/s, ratio {}; \
+                 built in the library's buffers zerosock {}/s, libzmq {}/s, ratio {}; \
                  shared (zerosock) {}/s, {}x libzmq owned",
                 rate(&zs_owned),
                 rate(&lz_owned),
                 ratio_of(&zs_owned, &lz_owned),
+                rate(&zs_built),
+                rate(&lz_built),
+                ratio_of(&zs_built, &lz_built),
                 rate(&zs_shared),
                 ratio_of(&zs_shared, &lz_owned),
             );
@@ -523,9 +537,11 @@ fn main_table(
                     }
                     let raw_rate = r * 1e6 / size as f64;
                     extra.push_str(&format!(
-                        "; raw TCP loopback {r:.1} MB/s: zerosock copied {}, owned {}, shared {}",
+                        "; raw TCP loopback {r:.1} MB/s: zerosock copied {}, owned {}, built {}, \
+                         shared {}",
                         share(&zs, raw_rate),
                         share(&zs_owned, raw_rate),
+                        share(&zs_built, raw_rate),
                         share(&zs_shared, raw_rate)
                     ));
                 }
@@ -541,6 +557,12 @@ fn main_table(
                     format!("{name} owned msg/s"),
                     &zs_owned,
                     &lz_owned,
+                    Goal::AtLeast(2.0),
+                ));
+                verdicts.push(versus(
+                    format!("{name} built msg/s"),
+                    &zs_built,
+                    &lz_built,
                     Goal::AtLeast(2.0),
                 ));
             }
@@ -570,6 +592,8 @@ fn main_table(
             ("zerosock (shared bodies)", &zs_shared),
             ("zerosock (owned buffers)", &zs_owned),
             ("libzmq (owned buffers)", &lz_owned),
+            ("zerosock (built bodies)", &zs_built),
+            ("libzmq (built bodies)", &lz_built),
         ] {
             if let Some(e) = &b.failure {
                 println!("    {who} failed: {e}");

@@ -18,6 +18,11 @@ pub(crate) enum Body {
     /// the library takes over without a copy: what an application that builds each large
     /// message in a buffer of its own hands either library.
     Owned,
+    /// A buffer per send that the library gives out, zeroed, the sequence number written
+    /// into it (libzmq: `zmq_msg_init_size`, as its perf tools send; zerosock:
+    /// `Msg::buffer`): what an application that builds each large message where it is sent
+    /// from does.
+    Built,
     /// Bodies sent without a copy: clones of `SHARED_RING` shared buffers in turn (the
     /// sequence number each carries is the message's modulo `SHARED_RING`).
     Shared,
@@ -62,6 +67,10 @@ pub(crate) fn run<A: Api>(
                 let mut owned = vec![0; size];
                 stamp(&mut owned, seq);
                 A::send_owned(&push, owned).map_err(|e| failed(seq, e))?;
+            }
+        } else if body == Body::Built {
+            for seq in 0..count {
+                A::send_built(&push, size, seq).map_err(|e| failed(seq, e))?;
             }
         } else {
             let ring = (0..SHARED_RING)
