@@ -401,6 +401,7 @@ fn main_table(
         let with_making = shared_transport == Some("inproc");
         let mut making_copies = 0f64;
         let mut making_owned = 0f64;
+        let mut making_built = 0f64;
         let mut zs_shared = Best::default();
         let mut zs_owned = Best::default();
         let mut lz_owned = Best::default();
@@ -434,6 +435,7 @@ fn main_table(
                 let n = row.delivered;
                 making_copies = making_copies.max(pushpull::making_bodies(size, n, Body::Copied));
                 making_owned = making_owned.max(pushpull::making_bodies(size, n, Body::Owned));
+                making_built = making_built.max(pushpull::making_bodies(size, n, Body::Built));
                 watchdog.disarm();
             }
             if let Some(transport) = shared_transport {
@@ -579,11 +581,14 @@ fn main_table(
             println!(
                 "    making the bodies alone (one thread, no library, no receiver): copies \
                  {making_copies:.0}/s (zerosock copied {}, libzmq {}), fresh Vecs \
-                 {making_owned:.0}/s (zerosock owned {}, libzmq {})",
+                 {making_owned:.0}/s (zerosock owned {}, libzmq {}), zeroed warm buffers \
+                 {making_built:.0}/s (zerosock built {}, libzmq {})",
                 share(&zs, making_copies),
                 share(&lz, making_copies),
                 share(&zs_owned, making_owned),
                 share(&lz_owned, making_owned),
+                share(&zs_built, making_built),
+                share(&lz_built, making_built),
             );
         }
         for (who, b) in [

@@ -132,8 +132,8 @@ pub(crate) fn run<A: Api>(
 /// Copies go into two buffers in turn, written once before the clock starts (a library's
 /// best case: a warm buffer that a reused message hands back), each at the same offset in
 /// its page as the source (a destination just past its source within a page copies many
-/// times slower, see `zerosock`'s `body_pool`); owned bodies are fresh `vec![0; size]`s,
-/// freed on the same thread.
+/// times slower, see `zerosock`'s `body_pool`); built bodies are those two buffers zeroed in
+/// turn; owned bodies are fresh `vec![0; size]`s, freed on the same thread.
 pub(crate) fn making_bodies(size: usize, count: u64, body: Body) -> f64 {
     const PAGE: usize = 4096;
     fn page_aligned(v: &mut [u8], size: usize) -> &mut [u8] {
@@ -150,6 +150,13 @@ pub(crate) fn making_bodies(size: usize, count: u64, body: Body) -> f64 {
             let mut owned = vec![0; size];
             stamp(&mut owned, seq);
             drop(std::hint::black_box(owned));
+        }
+    } else if body == Body::Built {
+        for seq in 0..count {
+            let dst = &mut ring[(seq % 2) as usize];
+            dst.fill(0);
+            stamp(dst, seq);
+            std::hint::black_box(dst);
         }
     } else {
         for seq in 0..count {
