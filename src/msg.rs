@@ -174,9 +174,7 @@ impl Msg {
     /// assert_eq!(msg[7], 7);
     /// ```
     pub fn buffer(capacity: usize) -> BytesMut {
-        if capacity <= INLINE_CAPACITY {
-            BytesMut::with_capacity(capacity)
-        } else if capacity <= SLAB_MAX_BODY {
+        if capacity <= SLAB_MAX_BODY {
             slab_buffer(capacity)
         } else {
             crate::body_pool::buffer(capacity)
@@ -391,13 +389,21 @@ impl<const N: usize> From<&[u8; N]> for Msg {
     }
 }
 
+impl Msg {
+    /// A frame taking over `data`'s bytes without a copy; small bodies are copied inline
+    /// (the value is smaller than a shared handle to them).
+    fn taking<B: AsRef<[u8]> + Into<Bytes>>(data: B) -> Self {
+        if data.as_ref().len() <= INLINE_CAPACITY {
+            Msg::copy_from_slice(data.as_ref())
+        } else {
+            Msg::from_bytes(data.into())
+        }
+    }
+}
+
 impl From<Vec<u8>> for Msg {
     fn from(data: Vec<u8>) -> Self {
-        if data.len() <= INLINE_CAPACITY {
-            Msg::copy_from_slice(&data)
-        } else {
-            Msg::from_bytes(Bytes::from(data))
-        }
+        Msg::taking(data)
     }
 }
 
@@ -410,11 +416,7 @@ impl From<Bytes> for Msg {
 impl From<BytesMut> for Msg {
     /// The buffer's bytes without a copy (small bodies are copied inline, as from a `Vec`).
     fn from(data: BytesMut) -> Self {
-        if data.len() <= INLINE_CAPACITY {
-            Msg::copy_from_slice(&data)
-        } else {
-            Msg::from_bytes(data.freeze())
-        }
+        Msg::taking(data)
     }
 }
 

@@ -445,13 +445,16 @@ fn main_table(
                 for (body, how) in [(Body::Owned, "owned"), (Body::Built, "built")] {
                     for lib in order {
                         watchdog.arm(&format!("{} {name} {how}", lib.name()), RUN_DEADLINE);
-                        let result = row.push_pull(lib, transport, body);
-                        match (lib, body) {
-                            (Lib::Zerosock, Body::Owned) => zs_owned.add(result),
-                            (Lib::Libzmq, Body::Owned) => lz_owned.add(result),
-                            (Lib::Zerosock, _) => zs_built.add(result),
-                            (Lib::Libzmq, _) => lz_built.add(result),
-                        }
+                        let (zs_best, lz_best) = if body == Body::Owned {
+                            (&mut zs_owned, &mut lz_owned)
+                        } else {
+                            (&mut zs_built, &mut lz_built)
+                        };
+                        let best = match lib {
+                            Lib::Zerosock => zs_best,
+                            Lib::Libzmq => lz_best,
+                        };
+                        best.add(row.push_pull(lib, transport, body));
                         watchdog.disarm();
                     }
                 }
