@@ -3,6 +3,7 @@
 #![warn(missing_docs)]
 
 mod body_pool;
+mod body_slab;
 mod context;
 mod error;
 #[doc(hidden)]

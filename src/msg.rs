@@ -23,57 +23,6 @@ pub(crate) mod flags {
     pub const CANCEL: u8 = 0x20;
 }
 
-/// Copied bodies up to this size are carved out of a per-thread slab instead of getting an
-/// allocation each: a stream of medium messages then costs one allocation (and, on the
-/// receiving thread, one free) per slab instead of per message, and the two threads do not
-/// fight over the allocator's locks. Larger bodies get a buffer of their own from
-/// [`crate::body_pool`].
-const SLAB_MAX_BODY: usize = 2048;
-/// Size of a slab. A message kept alive keeps its slab alive, so this bounds the memory one
-/// retained message can pin.
-const SLAB_SIZE: usize = 32 * 1024;
-
-/// A thread's slab being filled, and used slabs to reuse.
-#[derive(Default)]
-struct SlabState {
-    current: BytesMut,
-    spares: crate::spares::Spares,
-}
-
-thread_local! {
-    static SLAB: std::cell::RefCell<SlabState> = std::cell::RefCell::default();
-}
-
-fn slab_copy(data: &[u8]) -> Bytes {
-    SLAB.with(|state| {
-        let mut state = state.borrow_mut();
-        let current = state.with_room(data.len());
-        current.extend_from_slice(data);
-        current.split().freeze()
-    })
-}
-
-/// An empty piece of this thread's slab with room for `capacity` bytes.
-fn slab_buffer(capacity: usize) -> BytesMut {
-    SLAB.with(|state| {
-        let mut state = state.borrow_mut();
-        let current = state.with_room(capacity);
-        let rest = current.split_off(capacity);
-        std::mem::replace(current, rest)
-    })
-}
-
-impl SlabState {
-    /// The slab, replaced by a spare one first if it has less than `room` bytes left.
-    fn with_room(&mut self, room: usize) -> &mut BytesMut {
-        if self.current.capacity() - self.current.len() < room {
-            let full = std::mem::replace(&mut self.current, self.spares.take(SLAB_SIZE));
-            self.spares.keep(full);
-        }
-        &mut self.current
-    }
-}
-
 #[derive(Clone)]
 enum Body {
     Inline {
@@ -146,8 +95,8 @@ impl Msg {
     /// A shared copy of a body too large to be inline.
     #[inline(never)]
     fn copy_out_of_line(data: &[u8]) -> Bytes {
-        if data.len() <= SLAB_MAX_BODY {
-            slab_copy(data)
+        if data.len() <= crate::body_slab::MAX_BODY {
+            crate::body_slab::copy(data)
         } else {
             crate::body_pool::copy(data)
         }
@@ -174,8 +123,8 @@ impl Msg {
     /// assert_eq!(msg[7], 7);
     /// ```
     pub fn buffer(capacity: usize) -> BytesMut {
-        if capacity <= SLAB_MAX_BODY {
-            slab_buffer(capacity)
+        if capacity <= crate::body_slab::MAX_BODY {
+            crate::body_slab::buffer(capacity)
         } else {
             crate::body_pool::buffer(capacity)
         }
@@ -478,8 +427,8 @@ mod tests {
         let (a, b) = (Msg::from(a), Msg::from(b));
         assert_eq!(
             b.as_ptr() as usize - a.as_ptr() as usize,
-            1000,
-            "one slab, one piece after the other"
+            1024,
+            "one slab, one piece of the 1 KiB class after the other"
         );
     }
 
