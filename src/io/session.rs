@@ -27,8 +27,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// Stop pulling messages into the output batch beyond this many bytes.
-const WRITE_BATCH: usize = 256 * 1024;
 /// Bytes read per readiness event before yielding to other connections.
 const READ_BUDGET: usize = 4 * 1024 * 1024;
 /// Retry delay after the process ran out of file descriptors.
@@ -692,7 +690,7 @@ impl Session {
             let result = match out.contiguous() {
                 Some(bytes) => up.stream.write(bytes),
                 None => {
-                    let mut slices = [IoSlice::new(&[]); 64];
+                    let mut slices = [IoSlice::new(&[]); crate::zmtp::MAX_SEGMENTS];
                     let n = out.io_slices(&mut slices);
                     up.stream.write_vectored(&slices[..n])
                 }
@@ -831,7 +829,7 @@ impl Flow {
         let Some((_, ends)) = &mut self.pipe else {
             return;
         };
-        while conn.out_ref().len() < WRITE_BATCH {
+        while conn.out_ref().has_room() {
             let (out_torn, out_in_message) = (&mut self.out_torn, &mut self.out_in_message);
             let outcome = ends.inb.read_in_place(|msg| {
                 if *out_torn {
