@@ -395,6 +395,9 @@ fn main_table(
         };
         let with_raw = shared_transport == Some("tcp");
         let mut raw: Option<Result<f64, String>> = None;
+        // And the same stream while one more thread copies the bodies: the ceiling of a
+        // sender that copies them, on this machine's cores.
+        let mut raw_copying: Option<Result<f64, String>> = None;
         // So does, over inproc (where nothing but the bodies bounds the row), the rate at
         // which one thread makes the bodies alone: the ceiling of a sender that copies them
         // or allocates them fresh.
@@ -419,14 +422,19 @@ fn main_table(
                 watchdog.arm("raw TCP loopback", RUN_DEADLINE);
                 // The best write size of the best round; an error only if every try failed.
                 for write_size in RAW_TCP_WRITE_SIZES {
-                    raw = Some(
-                        match (pushpull::raw_tcp(raw_bytes, write_size), raw.take()) {
-                            (Ok(r), Some(Ok(b))) => Ok(r.max(b)),
-                            (Ok(r), _) => Ok(r),
-                            (Err(_), Some(Ok(b))) => Ok(b),
-                            (Err(e), _) => Err(e),
-                        },
-                    );
+                    for (best, copying) in [(&mut raw, None), (&mut raw_copying, Some(size))] {
+                        *best = Some(
+                            match (
+                                pushpull::raw_tcp(raw_bytes, write_size, copying),
+                                best.take(),
+                            ) {
+                                (Ok(r), Some(Ok(b))) => Ok(r.max(b)),
+                                (Ok(r), _) => Ok(r),
+                                (Err(_), Some(Ok(b))) => Ok(b),
+                                (Err(e), _) => Err(e),
+                            },
+                        );
+                    }
                 }
                 watchdog.disarm();
             }
@@ -528,7 +536,7 @@ fn main_table(
                 rate(&zs_shared),
                 ratio_of(&zs_shared, &lz_owned),
             );
-            match raw {
+            match &raw {
                 Some(Ok(r)) => {
                     for (how, b) in [("copied", &zs), ("shared", &zs_shared)] {
                         verdicts.push(Verdict {
@@ -555,6 +563,26 @@ fn main_table(
                     extra.push_str(&format!("; raw TCP loopback FAILED: {e}"));
                 }
                 None => {}
+            }
+            match (&raw, raw_copying) {
+                (Some(Ok(r)), Some(Ok(c))) => {
+                    let share_copied = share(&zs, c * 1e6 / size as f64);
+                    extra.push_str(&format!(
+                        "; the raw stream while one more thread copies a {size}-byte body per \
+                         {size} bytes written {c:.1} MB/s: zerosock copied {share_copied} of that"
+                    ));
+                    notes.push(format!(
+                        "{name}: the raw stream while one more thread copied the bodies it \
+                         carried (as a copying sender does) moved {c:.1} MB/s, {:.0} % of the \
+                         raw stream; zerosock copied reached {share_copied} of that",
+                        c / r * 100.0
+                    ));
+                }
+                (_, Some(Err(e))) => {
+                    failed = true;
+                    extra.push_str(&format!("; raw TCP with a copying thread FAILED: {e}"));
+                }
+                _ => {}
             }
             println!("{extra}");
             if with_making {

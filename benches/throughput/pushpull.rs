@@ -135,15 +135,6 @@ pub(crate) fn run<A: Api>(
 /// times slower, see `zerosock`'s `body_pool`); built bodies are those two buffers zeroed in
 /// turn; owned bodies are fresh `vec![0; size]`s, freed on the same thread.
 pub(crate) fn making_bodies(size: usize, count: u64, body: Body) -> f64 {
-    const PAGE: usize = 4096;
-    fn page_aligned(v: &mut [u8], size: usize) -> &mut [u8] {
-        let at = v.as_ptr().align_offset(PAGE);
-        &mut v[at..at + size]
-    }
-    let mut stores = [(); 3].map(|_| vec![0x5au8; size + PAGE]);
-    let [src, dst0, dst1] = &mut stores;
-    let buf = page_aligned(src, size);
-    let mut ring = [page_aligned(dst0, size), page_aligned(dst1, size)];
     let start = Instant::now();
     if body == Body::Owned {
         for seq in 0..count {
@@ -151,29 +142,102 @@ pub(crate) fn making_bodies(size: usize, count: u64, body: Body) -> f64 {
             stamp(&mut owned, seq);
             drop(std::hint::black_box(owned));
         }
-    } else if body == Body::Built {
-        for seq in 0..count {
-            let dst = &mut ring[(seq % 2) as usize];
-            dst.fill(0);
-            stamp(dst, seq);
-            std::hint::black_box(dst);
-        }
     } else {
+        let mut maker = Maker::new(size);
         for seq in 0..count {
-            stamp(buf, seq);
-            let dst = &mut ring[(seq % 2) as usize];
-            dst.copy_from_slice(buf);
-            std::hint::black_box(dst);
+            maker.make(seq, body);
         }
     }
     count as f64 / start.elapsed().as_secs_f64().max(1e-9)
+}
+
+/// A source and two warm destinations, each at the same offset in its page.
+struct Maker {
+    stores: [Vec<u8>; 3],
+    size: usize,
+}
+
+impl Maker {
+    const PAGE: usize = 4096;
+
+    fn new(size: usize) -> Maker {
+        Maker {
+            stores: [(); 3].map(|_| vec![0x5au8; size + Self::PAGE]),
+            size,
+        }
+    }
+
+    /// Body `seq`: the source copied into the next destination (`Copied`) or the next
+    /// destination zeroed (`Built`), the sequence number written in.
+    fn make(&mut self, seq: u64, body: Body) {
+        fn page_aligned(v: &mut [u8], size: usize) -> &mut [u8] {
+            let at = v.as_ptr().align_offset(Maker::PAGE);
+            &mut v[at..at + size]
+        }
+        let [src, dst0, dst1] = &mut self.stores;
+        let dst = page_aligned(if seq % 2 == 0 { dst0 } else { dst1 }, self.size);
+        if body == Body::Built {
+            dst.fill(0);
+            stamp(dst, seq);
+        } else {
+            let src = page_aligned(src, self.size);
+            stamp(src, seq);
+            dst.copy_from_slice(src);
+        }
+        std::hint::black_box(dst);
+    }
 }
 
 // ----- raw TCP -----------------------------------------------------------------------------
 
 /// MB/s of one `std::net` loopback stream carrying `total` bytes in writes of `write_size`,
 /// read `RAW_READ` bytes at a time; timed from the first byte's arrival to the last's.
-pub(crate) fn raw_tcp(total: u64, write_size: usize) -> Result<f64, String> {
+/// With `copying`, one more thread copies a body of that size for each as many bytes
+/// written (at most `COPIED_AHEAD` bodies ahead, yielding its core while it waits), as a
+/// sending application that copies each body into its message does: the ceiling of such a
+/// sender when the stream and the copies share the machine's cores.
+pub(crate) fn raw_tcp(
+    total: u64,
+    write_size: usize,
+    copying: Option<usize>,
+) -> Result<f64, String> {
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    use std::sync::Arc;
+    const COPIED_AHEAD: u64 = 16;
+    let written = Arc::new(AtomicU64::new(0));
+    let done = Arc::new(AtomicBool::new(false));
+    let copier = copying.map(|size| {
+        let (written, done) = (written.clone(), done.clone());
+        std::thread::spawn(move || {
+            let mut maker = Maker::new(size);
+            let mut seq = 0;
+            while !done.load(Ordering::Relaxed) {
+                if seq * size as u64 > written.load(Ordering::Relaxed) + COPIED_AHEAD * size as u64
+                {
+                    std::thread::yield_now();
+                    continue;
+                }
+                maker.make(seq, Body::Copied);
+                seq += 1;
+            }
+        })
+    });
+    let result = raw_stream(total, write_size, &written);
+    done.store(true, Ordering::Relaxed);
+    if let Some(copier) = copier {
+        copier
+            .join()
+            .map_err(|_| "raw TCP copier panicked".to_string())?;
+    }
+    result
+}
+
+fn raw_stream(
+    total: u64,
+    write_size: usize,
+    written: &std::sync::Arc<std::sync::atomic::AtomicU64>,
+) -> Result<f64, String> {
+    let written = written.clone();
     let io = |what: &'static str| move |e: std::io::Error| format!("raw TCP {what}: {e}");
     let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(io("bind"))?;
     let addr = listener.local_addr().map_err(io("local_addr"))?;
@@ -187,6 +251,7 @@ pub(crate) fn raw_tcp(total: u64, write_size: usize) -> Result<f64, String> {
         while left > 0 {
             let n = left.min(write_size as u64) as usize;
             stream.write_all(&buf[..n]).map_err(io("write"))?;
+            written.fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
             left -= n as u64;
         }
         Ok(())
