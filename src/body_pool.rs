@@ -67,8 +67,14 @@ fn lock(class: usize) -> MutexGuard<'static, Vec<Vec<u8>>> {
 
 /// The class for a body of `len` bytes, if it is not larger than the largest class.
 fn class_of(len: usize) -> Option<usize> {
-    let log2 = len.max(1).next_power_of_two().trailing_zeros();
+    let log2 = ceil_log2(len);
     (log2 <= LARGEST_LOG2).then(|| log2.saturating_sub(SMALLEST_LOG2) as usize)
+}
+
+/// The exponent of the smallest power of two that holds `len` bytes (at least 1): the size
+/// classes of copied bodies, here and in [`crate::body_slab`].
+pub(crate) fn ceil_log2(len: usize) -> u32 {
+    len.max(1).next_power_of_two().trailing_zeros()
 }
 
 fn class_size(class: usize) -> usize {

@@ -65,8 +65,7 @@ pub(crate) fn buffer(capacity: usize) -> BytesMut {
 }
 
 fn class_of(len: usize) -> usize {
-    let log2 = len.max(1).next_power_of_two().trailing_zeros();
-    log2.saturating_sub(SMALLEST_LOG2) as usize
+    crate::body_pool::ceil_log2(len).saturating_sub(SMALLEST_LOG2) as usize
 }
 
 fn piece_size(class: usize) -> usize {
@@ -78,17 +77,15 @@ impl Class {
         if let Some(piece) = self.pieces.pop() {
             return piece;
         }
-        let mut rest = self.spares.take(size * PIECES);
-        for _ in 0..PIECES {
-            let tail = rest.split_off(size);
-            self.pieces.push(std::mem::replace(&mut rest, tail));
+        // A new slab: cut from the end, so the pieces pop in address order; the first one
+        // is handed out now, and an empty handle past the last is kept to reclaim the slab.
+        let mut slab = self.spares.take(size * PIECES);
+        let end = slab.split_off(size * PIECES);
+        for i in (1..PIECES).rev() {
+            self.pieces.push(slab.split_off(size * i));
         }
-        // Handed out in address order.
-        self.pieces.reverse();
-        self.spares.keep(rest);
-        self.pieces
-            .pop()
-            .unwrap_or_else(|| BytesMut::with_capacity(size))
+        self.spares.keep(end);
+        slab
     }
 }
 

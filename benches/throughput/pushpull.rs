@@ -222,7 +222,7 @@ pub(crate) fn raw_tcp(
             }
         })
     });
-    let result = raw_stream(total, write_size, &written);
+    let result = raw_stream(total, write_size, written);
     done.store(true, Ordering::Relaxed);
     if let Some(copier) = copier {
         copier
@@ -235,9 +235,8 @@ pub(crate) fn raw_tcp(
 fn raw_stream(
     total: u64,
     write_size: usize,
-    written: &std::sync::Arc<std::sync::atomic::AtomicU64>,
+    written: std::sync::Arc<std::sync::atomic::AtomicU64>,
 ) -> Result<f64, String> {
-    let written = written.clone();
     let io = |what: &'static str| move |e: std::io::Error| format!("raw TCP {what}: {e}");
     let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(io("bind"))?;
     let addr = listener.local_addr().map_err(io("local_addr"))?;
