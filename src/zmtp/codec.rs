@@ -9,6 +9,9 @@ use bytes::{Buf, Bytes, BytesMut};
 use std::collections::VecDeque;
 use std::io::IoSlice;
 
+/// The header of a frame whose body is longer than 255 bytes: flags, then an 8-byte size.
+pub(crate) const LONG_HEADER: usize = 9;
+
 /// A decoded frame, before the connection interprets it.
 #[derive(Debug)]
 pub(crate) enum RawFrame {
@@ -50,7 +53,7 @@ impl Decoder {
     /// Bytes needed in the buffer to finish the current frame (at least one header's worth).
     pub(crate) fn wants(&self) -> usize {
         match self.state {
-            DecodeState::Header => 9,
+            DecodeState::Header => LONG_HEADER,
             DecodeState::Body { size, .. } => size,
         }
     }
@@ -118,12 +121,12 @@ impl Decoder {
                 return Err(ProtocolError::CommandWithMore);
             }
             let (size, header) = if flags & LONG != 0 {
-                if buf.len() < 9 {
+                if buf.len() < LONG_HEADER {
                     return Ok(None);
                 }
                 let mut be = [0u8; 8];
-                be.copy_from_slice(&buf[1..9]);
-                (u64::from_be_bytes(be), 9)
+                be.copy_from_slice(&buf[1..LONG_HEADER]);
+                (u64::from_be_bytes(be), LONG_HEADER)
             } else {
                 if buf.len() < 2 {
                     return Ok(None);
@@ -226,7 +229,7 @@ impl OutQueue {
         } else {
             self.batch.extend_from_slice(&[flags | LONG]);
             self.batch.extend_from_slice(&(size as u64).to_be_bytes());
-            self.len += 9;
+            self.len += LONG_HEADER;
         }
     }
 
