@@ -74,16 +74,12 @@ impl ReadBuf {
     }
 
     /// The size of a new buffer for large frames of `frame` bytes on the wire, which starts
-    /// with the `len` undecoded bytes of a frame the decoder wants `wants` bytes of: about
+    /// with the undecoded bytes of a frame the decoder wants `wants` bytes of: about
     /// `PREALLOC_MAX`, stretched to end where a frame ends if the frames to come are as
-    /// long. The current frame ends `wants` bytes in when its header is decoded (a long
-    /// header then wants more than a header's worth), else a whole frame from the start.
-    fn large_size(frame: usize, len: usize, wants: usize) -> usize {
-        let first = if wants > LONG_HEADER && wants >= len {
-            wants
-        } else {
-            frame
-        };
+    /// long. The current frame ends `wants` bytes in when its header is decoded (its body
+    /// then wants more than a header's worth), else a whole frame from the start.
+    fn large_size(frame: usize, wants: usize) -> usize {
+        let first = if wants > LONG_HEADER { wants } else { frame };
         if frame > PREALLOC_MAX || first > PREALLOC_MAX {
             return PREALLOC_MAX;
         }
@@ -113,7 +109,7 @@ impl ReadBuf {
             self.buf.truncate(len);
             let size = self
                 .large
-                .map_or(PREALLOC_MAX, |frame| Self::large_size(frame, len, wants));
+                .map_or(PREALLOC_MAX, |frame| Self::large_size(frame, wants));
             if len + chunk <= size {
                 // A new large buffer: a spare of this thread's if one is free again; the
                 // undecoded tail moves over (at most one frame's worth of bytes).
