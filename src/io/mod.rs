@@ -3,6 +3,7 @@
 //! [`IoMailbox`] commands; data moves through pipes.
 
 mod busy_poll;
+mod lending;
 mod mailbox;
 mod read_buf;
 mod session;

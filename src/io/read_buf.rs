@@ -18,9 +18,9 @@
 //!   beyond that never more than what has arrived, so memory follows received bytes, not
 //!   announced sizes.
 
-use crate::spares::Spares;
-use crate::zmtp::LONG_HEADER;
-use bytes::BytesMut;
+use super::lending::{Lender, Recycler};
+use crate::zmtp::{Received, LONG_HEADER};
+use bytes::{Buf, Bytes, BytesMut};
 use std::io::{self, Read};
 
 /// Read in chunks of this size while frames are small.
@@ -35,7 +35,12 @@ const PAGE: usize = 4096;
 
 thread_local! {
     /// Large buffers of this I/O thread's sessions, reused once their bodies are gone.
-    static SPARES: std::cell::RefCell<Spares> = std::cell::RefCell::default();
+    static RECYCLER: std::cell::RefCell<Recycler> = std::cell::RefCell::default();
+}
+
+/// Lets `retired`'s buffer wait for its bodies in this thread's recycler.
+fn recycle(retired: super::lending::Retired) {
+    RECYCLER.with(|r| r.borrow_mut().retire(retired));
 }
 
 #[derive(Default)]
@@ -47,19 +52,53 @@ pub(crate) struct ReadBuf {
     room: BytesMut,
     /// The length on the wire of the last frame decoded, if it was a large one.
     large: Option<usize>,
+    /// Set while `buf` is a large buffer, which keeps every byte taken off its front (or
+    /// gets it back) so that it is reused without being zeroed again.
+    lender: Option<Lender>,
 }
 
 impl ReadBuf {
-    /// The bytes received and not yet decoded.
-    pub(crate) fn bytes(&mut self) -> &mut BytesMut {
-        &mut self.buf
-    }
-
     /// Forgets the bytes of a connection that went away, keeping the allocation.
     pub(crate) fn clear(&mut self) {
-        self.buf.clear();
-        self.room = BytesMut::new();
+        match self.lender.take() {
+            Some(lender) => {
+                recycle(lender.retire([
+                    std::mem::take(&mut self.buf),
+                    std::mem::take(&mut self.room),
+                ]));
+            }
+            None => {
+                self.buf.clear();
+                self.room = BytesMut::new();
+            }
+        }
         self.large = None;
+    }
+
+    /// Stops reading into the large buffer, if `buf` is one: its first `len` bytes (not yet
+    /// decoded) move to a buffer of their own, the rest waits for its bodies.
+    fn unlend(&mut self, len: usize) {
+        if let Some(lender) = self.lender.take() {
+            let old = std::mem::take(&mut self.buf);
+            self.buf.extend_from_slice(&old[..len]);
+            recycle(lender.retire([old]));
+        }
+    }
+
+    /// Moves to a new large buffer of `size` bytes, from this thread's recycler: the first
+    /// `len` bytes of `buf` (not yet decoded) move over, the old buffer waits for its bodies.
+    fn start_large(&mut self, len: usize, size: usize) {
+        let mut whole = RECYCLER.with(|r| r.borrow_mut().take(size.next_multiple_of(PAGE)));
+        let mut lender = Lender::new(&whole);
+        if whole.len() > size {
+            // Reads stop at `size`; the rest waits in the lender to join the buffer again.
+            lender.keep(whole.split_off(size));
+        }
+        whole[..len].copy_from_slice(&self.buf[..len]);
+        let old = std::mem::replace(&mut self.buf, whole);
+        if let Some(old_lender) = self.lender.replace(lender) {
+            recycle(old_lender.retire([old]));
+        }
     }
 
     /// Forgets the bytes and the allocation.
@@ -106,24 +145,16 @@ impl ReadBuf {
             None => need > READ_CHUNK && room < chunk,
         };
         if full {
-            self.buf.truncate(len);
             let size = self
                 .large
                 .map_or(PREALLOC_MAX, |frame| Self::large_size(frame, wants));
             if len + chunk <= size {
-                // A new large buffer: a spare of this thread's if one is free again; the
-                // undecoded tail moves over (at most one frame's worth of bytes).
-                SPARES.with(|spares| {
-                    let mut spares = spares.borrow_mut();
-                    let mut fresh = spares.take(size.next_multiple_of(PAGE));
-                    if fresh.capacity() > size {
-                        // Reads stop at `size`; what lies beyond it stays untouched.
-                        drop(fresh.split_off(size));
-                    }
-                    fresh.extend_from_slice(&self.buf);
-                    spares.keep(std::mem::replace(&mut self.buf, fresh));
-                });
+                // A new large buffer; the undecoded tail moves over (at most one frame's
+                // worth of bytes).
+                self.start_large(len, size);
             } else {
+                self.unlend(len);
+                self.buf.truncate(len);
                 self.buf.reserve(chunk.max(PREALLOC_MAX));
             }
         }
@@ -132,12 +163,36 @@ impl ReadBuf {
             chunk = self.buf.capacity() - len;
         }
         if self.buf.len() < len + chunk {
+            if self.buf.capacity() < len + chunk {
+                // Growing moves the bytes to a new allocation: not the large buffer's.
+                self.unlend(len);
+            }
             self.buf.resize(len + chunk, 0);
         }
         let result = stream.read(&mut self.buf[len..len + chunk]);
         let end = len + result.as_ref().map_or(0, |n| *n);
         self.room = self.buf.split_off(end);
         result
+    }
+}
+
+impl Received for ReadBuf {
+    fn bytes(&self) -> &[u8] {
+        &self.buf
+    }
+
+    fn skip(&mut self, n: usize) {
+        match &mut self.lender {
+            Some(lender) => lender.keep(self.buf.split_to(n)),
+            None => self.buf.advance(n),
+        }
+    }
+
+    fn take(&mut self, n: usize) -> Bytes {
+        match &self.lender {
+            Some(lender) => lender.lend(self.buf.split_to(n)),
+            None => self.buf.split_to(n).freeze(),
+        }
     }
 }
 
@@ -169,7 +224,7 @@ mod tests {
         };
         // The decoder wants 2^40 bytes: room is made for PREALLOC_MAX at most.
         assert_eq!(rb.read_from(&mut src, 1 << 40).unwrap(), 10);
-        assert!(rb.bytes().capacity() + rb.room.capacity() <= 2 * PREALLOC_MAX);
+        assert!(rb.buf.capacity() + rb.room.capacity() <= 2 * PREALLOC_MAX);
     }
 
     #[test]
@@ -241,7 +296,7 @@ mod tests {
         };
         let mut bodies: Vec<crate::msg::Msg> = Vec::new();
         while bodies.len() < count {
-            match dec.decode(rb.bytes()).unwrap() {
+            match dec.decode(&mut rb).unwrap() {
                 Some(crate::zmtp::RawFrame::Data(msg)) => {
                     assert_eq!(msg.len(), body);
                     assert!(msg.iter().all(|&b| b == bodies.len() as u8));
@@ -276,6 +331,51 @@ mod tests {
             assert!(
                 n <= 2 + 10,
                 "600 000-byte bodies, reads up to {max_read}: {n} buffers"
+            );
+        }
+    }
+
+    /// Large buffers whose bodies are dropped as they arrive come back whole, every header
+    /// and body taken off them returned, and are read into again without being zeroed: a
+    /// new buffer's room is all zeroes, a reused one's holds the bytes of earlier frames. A
+    /// few new buffers serve any number of frames, of 64 KiB or of 600 000 bytes.
+    #[test]
+    fn large_buffers_come_back_once_their_bodies_are_dropped() {
+        for body in [64 * 1024, 600_000] {
+            let mut rb = ReadBuf::default();
+            let mut dec = crate::zmtp::Decoder::new(None);
+            let mut src = Frames {
+                body,
+                offset: 0,
+                rng: 0x2545_f491_4f6c_dd1d,
+                max_read: 100_000,
+            };
+            let (mut frames, mut buffers, mut new_buffers) = (0, 0, 0);
+            let mut base = None;
+            while frames < 400 {
+                match dec.decode(&mut rb).unwrap() {
+                    Some(crate::zmtp::RawFrame::Data(msg)) => {
+                        assert_eq!(msg.len(), body);
+                        assert!(msg.iter().all(|&b| b == frames as u8), "frame {frames}");
+                        rb.note_frame(msg.len());
+                        frames += 1;
+                    }
+                    Some(crate::zmtp::RawFrame::Command(_)) => unreachable!("only data frames"),
+                    None => {
+                        rb.read_from(&mut src, dec.wants()).unwrap();
+                        let now = rb.lender.as_ref().map(Lender::base);
+                        if now.is_some() && now != base {
+                            buffers += 1;
+                            new_buffers += usize::from(rb.room.iter().all(|&b| b == 0));
+                        }
+                        base = now;
+                    }
+                }
+            }
+            assert!(buffers >= 20, "{body}-byte bodies: {buffers} buffers");
+            assert!(
+                new_buffers <= 3,
+                "{body}-byte bodies: {new_buffers} of {buffers} buffers were new"
             );
         }
     }
@@ -331,7 +431,7 @@ mod tests {
             while rb.bytes().len() < frame {
                 rb.read_from(&mut src, frame).unwrap();
             }
-            let body = rb.bytes().split_to(frame).freeze();
+            let body = rb.take(frame);
             held.push_back((consumed, body));
             consumed += frame as u64;
             if held.len() > (r >> 40) as usize % 40 {

@@ -17,8 +17,8 @@ use crate::msg::Msg;
 use crate::pipe::{pipe_pair, PipeEnds, Read, WriteError};
 use crate::socket::{SocketCommand, SocketWake};
 use crate::transport::{self, Endpoint, Host, Stream};
+use crate::zmtp::Received;
 use crate::zmtp::{Connection, Input, PeerInfo, ProtocolError, ZapRequest};
-use bytes::Buf;
 use mio::{Interest, Registry, Token};
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -571,21 +571,27 @@ impl Session {
                 // buffer advanced once for the whole run of them.
                 let bytes = self.rbuf.bytes();
                 let mut taken = 0;
+                let mut paused = false;
                 while up.conn.has_small_frame(&bytes[taken..]) {
                     match self.flow.deliver_small(&bytes[taken..]) {
                         Some(len) => taken += len,
                         None => {
-                            bytes.advance(taken);
-                            self.flow.flush_in();
-                            return Ok(());
+                            paused = true;
+                            break;
                         }
                     }
                 }
                 if taken > 0 {
-                    bytes.advance(taken);
+                    self.rbuf.skip(taken);
+                }
+                if paused {
+                    self.flow.flush_in();
+                    return Ok(());
+                }
+                if taken > 0 {
                     self.rbuf.note_frame(0);
                 }
-                match up.conn.handle_input(self.rbuf.bytes()) {
+                match up.conn.handle_input(&mut self.rbuf) {
                     Ok(None) => break,
                     Ok(Some(Input::Frame(msg))) => {
                         self.rbuf.note_frame(msg.len());

@@ -12,6 +12,32 @@ use std::io::IoSlice;
 /// The header of a frame whose body is longer than 255 bytes: flags, then an 8-byte size.
 pub(crate) const LONG_HEADER: usize = 9;
 
+/// Received bytes that frames are taken off the front of: a plain `BytesMut`, or a session's
+/// receive buffer, which keeps track of the bytes it gives away so that it can reuse its
+/// memory once they are all dropped.
+pub(crate) trait Received {
+    /// The bytes not yet taken.
+    fn bytes(&self) -> &[u8];
+    /// Drops `n` bytes off the front (headers, bodies copied out).
+    fn skip(&mut self, n: usize);
+    /// Takes `n` bytes off the front, without a copy.
+    fn take(&mut self, n: usize) -> Bytes;
+}
+
+impl Received for BytesMut {
+    fn bytes(&self) -> &[u8] {
+        self
+    }
+
+    fn skip(&mut self, n: usize) {
+        self.advance(n);
+    }
+
+    fn take(&mut self, n: usize) -> Bytes {
+        self.split_to(n).freeze()
+    }
+}
+
 /// A decoded frame, before the connection interprets it.
 #[derive(Debug)]
 pub(crate) enum RawFrame {
@@ -61,12 +87,15 @@ impl Decoder {
     /// The fast path alone: a small data frame that is all in `buf`, taken in one step.
     /// `None` means "use [`Decoder::decode`]", not "no frame".
     #[inline]
-    pub(crate) fn decode_small(&mut self, buf: &mut BytesMut) -> Option<Msg> {
-        self.has_small(buf).then(|| {
-            let msg = Self::take_small(buf);
-            buf.advance(Self::small_len(buf));
-            msg
-        })
+    pub(crate) fn decode_small(&mut self, buf: &mut impl Received) -> Option<Msg> {
+        let bytes = buf.bytes();
+        if !self.has_small(bytes) {
+            return None;
+        }
+        let msg = Self::take_small(bytes);
+        let len = Self::small_len(bytes);
+        buf.skip(len);
+        Some(msg)
     }
 
     /// Whether `buf` starts with a small data frame that is all there, for
@@ -106,11 +135,15 @@ impl Decoder {
 
     /// Takes the next whole frame off the front of `buf`, if it is all there.
     #[inline]
-    pub(crate) fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<RawFrame>, ProtocolError> {
-        if let Some(msg) = self.decode_small(buf) {
+    pub(crate) fn decode(
+        &mut self,
+        input: &mut impl Received,
+    ) -> Result<Option<RawFrame>, ProtocolError> {
+        if let Some(msg) = self.decode_small(input) {
             return Ok(Some(RawFrame::Data(msg)));
         }
         if let DecodeState::Header = self.state {
+            let buf = input.bytes();
             let Some(&flags) = buf.first() else {
                 return Ok(None);
             };
@@ -141,7 +174,7 @@ impl Decoder {
             if size > limit {
                 return Err(ProtocolError::MessageTooLarge { size, limit });
             }
-            buf.advance(header);
+            input.skip(header);
             self.state = DecodeState::Body {
                 flags,
                 size: size as usize,
@@ -150,19 +183,19 @@ impl Decoder {
         let DecodeState::Body { flags, size } = self.state else {
             unreachable!("header state handled above")
         };
-        if buf.len() < size {
+        if input.bytes().len() < size {
             return Ok(None);
         }
         self.state = DecodeState::Header;
         if flags & COMMAND != 0 {
-            return Ok(Some(RawFrame::Command(buf.split_to(size).freeze())));
+            return Ok(Some(RawFrame::Command(input.take(size))));
         }
         let msg = if size <= INLINE_CAPACITY {
-            let m = Msg::copy_from_slice(&buf[..size]);
-            buf.advance(size);
+            let m = Msg::copy_from_slice(&input.bytes()[..size]);
+            input.skip(size);
             m
         } else {
-            Msg::from_bytes(buf.split_to(size).freeze())
+            Msg::from_bytes(input.take(size))
         };
         let mut msg = msg;
         msg.set_more(flags & MORE != 0);

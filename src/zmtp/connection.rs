@@ -20,10 +20,12 @@
 
 use super::command::{encode_hello, is_mechanism_command, Command, Properties, MAX_PING_CONTEXT};
 use super::zap::{ZapReply, ZapRequest};
-use super::{Decoder, Greeting, Mechanism, OutQueue, ProtocolError, RawFrame, GREETING_LEN};
+use super::{
+    Decoder, Greeting, Mechanism, OutQueue, ProtocolError, RawFrame, Received, GREETING_LEN,
+};
 use crate::msg::Msg;
 use crate::socket_type::SocketType;
-use bytes::{Buf, Bytes, BytesMut};
+use bytes::Bytes;
 use std::time::{Duration, Instant};
 
 /// The security mechanism our side uses, and its role.
@@ -360,7 +362,7 @@ impl Connection {
     /// bytes are needed. An error is final: every later call returns it again.
     pub(crate) fn handle_input(
         &mut self,
-        buf: &mut BytesMut,
+        buf: &mut impl Received,
     ) -> Result<Option<Input>, ProtocolError> {
         let result = self.step(buf);
         if let Err(e) = &result {
@@ -369,12 +371,12 @@ impl Connection {
         result
     }
 
-    fn step(&mut self, buf: &mut BytesMut) -> Result<Option<Input>, ProtocolError> {
+    fn step(&mut self, input: &mut impl Received) -> Result<Option<Input>, ProtocolError> {
         loop {
             match self.state {
                 State::Failed(ref e) => return Err(e.clone()),
                 State::Active { .. } => {
-                    let Some(frame) = self.decoder.decode(buf)? else {
+                    let Some(frame) = self.decoder.decode(input)? else {
                         return Ok(None);
                     };
                     match frame {
@@ -388,13 +390,14 @@ impl Connection {
                     }
                 }
                 State::Greeting => {
+                    let buf = input.bytes();
                     Greeting::check_prefix(&buf[..buf.len().min(11)])?;
                     if buf.len() < GREETING_LEN {
                         return Ok(None);
                     }
                     let mut raw = [0u8; GREETING_LEN];
                     raw.copy_from_slice(&buf[..GREETING_LEN]);
-                    buf.advance(GREETING_LEN);
+                    input.skip(GREETING_LEN);
                     let peer = Greeting::decode(&raw)?;
                     if let Some(input) = self.start_handshake(&peer)? {
                         return Ok(Some(input));
@@ -407,7 +410,7 @@ impl Connection {
                             return self.activate(properties, minor).map(Some);
                         }
                     }
-                    let Some(frame) = self.decoder.decode(buf)? else {
+                    let Some(frame) = self.decoder.decode(input)? else {
                         return Ok(None);
                     };
                     let body = match frame {
@@ -578,6 +581,7 @@ impl Connection {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bytes::BytesMut;
 
     fn config(socket_type: SocketType) -> Config {
         Config {

@@ -8,7 +8,7 @@ mod error;
 mod greeting;
 mod zap;
 
-pub(crate) use codec::{Decoder, OutQueue, RawFrame, LONG_HEADER, MAX_SEGMENTS};
+pub(crate) use codec::{Decoder, OutQueue, RawFrame, Received, LONG_HEADER, MAX_SEGMENTS};
 pub use command::Metadata;
 pub(crate) use command::Properties;
 pub(crate) use connection::{Config, Connection, Input, PeerInfo, Security};
