@@ -1,8 +1,10 @@
-//! Big buffers kept for reuse: a buffer whose bytes were cut into message bodies is reclaimed
-//! whole once every body cut from it is gone, instead of being freed and a new one allocated
-//! (whose pages the kernel must fault in again: for the 1 MiB buffers of large messages that
-//! was one fault every few KiB). Each thread keeps a few, per buffer size; a buffer still
-//! pointed into is passed over, and the oldest spare is let go when a new one comes.
+//! Buffers kept for reuse (the slabs of medium bodies): a buffer whose bytes were cut into
+//! message bodies is reclaimed whole once every body cut from it is gone, instead of being
+//! freed and a new one allocated (whose pages the kernel must fault in again). Each thread
+//! keeps a few, per buffer size; a buffer still pointed into is passed over, and the oldest
+//! spare is let go when a new one comes. A reclaimed buffer is empty: what it held counts
+//! as unwritten, so a reader must zero it again (large receive buffers, which reads fill,
+//! come back with their bytes instead: `io::lending`).
 
 use bytes::BytesMut;
 

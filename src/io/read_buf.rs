@@ -13,7 +13,9 @@
 //!   the last one, and it is not left while the current frame still fits: the frame that
 //!   did not fit whole at the end of a fixed 1 MiB moved on to the next buffer and left its
 //!   room unused (15 bodies of 64 KiB per MiB, not 16: a queue of them pinned 7 % more than
-//!   its bodies; frames just over 512 KiB pinned nearly twice their size);
+//!   its bodies; frames just over 512 KiB pinned nearly twice their size). Every byte taken
+//!   off a large buffer comes back to it (`lending`), so it is read into again, once its
+//!   bodies are gone, without being zeroed again;
 //! * a frame announced larger than `READ_CHUNK`: room for it at once up to `PREALLOC_MAX`,
 //!   beyond that never more than what has arrived, so memory follows received bytes, not
 //!   announced sizes.
@@ -29,8 +31,8 @@ const READ_CHUNK: usize = 64 * 1024;
 pub(crate) const PREALLOC_MAX: usize = 1024 * 1024;
 /// A decoded body at least this large switches to large-frame buffers.
 const LARGE_FRAME: usize = 16 * 1024;
-/// Large buffers are allocated in whole pages, so that a spare serves the next buffer of
-/// about the same size.
+/// Large buffers are allocated in whole pages, so that one that comes back serves the next
+/// buffer of about the same size.
 const PAGE: usize = 4096;
 
 thread_local! {
