@@ -126,7 +126,7 @@ impl Dist {
 
     /// Sends one frame to every matching pipe; full pipes miss it. After the last frame the
     /// matching set is emptied.
-    pub(crate) fn send_to_matching<P: Pipes + ?Sized>(&mut self, pipes: &mut P, msg: Msg) {
+    pub(crate) fn send_to_matching<P: Pipes>(&mut self, pipes: &mut P, msg: Msg) {
         let more = msg.more();
         let first = !self.more;
         if first {
@@ -146,12 +146,18 @@ impl Dist {
         while i < self.matching.len() {
             let idx = self.matching[i];
             let last = i + 1 == self.matching.len();
-            let m = if last {
-                msg.take().expect("taken once, by the last pipe")
+            let written = if last {
+                let m = msg.take().expect("taken once, by the last pipe");
+                pipes.write(idx, m).map_err(|e| e.carrying(()))
             } else {
-                msg.as_ref().expect("kept for the last pipe").clone()
+                // Cloned straight into the pipe's slot: a clone made on the stack and then
+                // moved there was loaded back right after its narrow stores (the inline
+                // body's length and flags), and the loads stalled on store forwarding
+                // (a fifth of this function's time in a 1 PUB -> 8 SUB fan-out of 64 B).
+                let m = msg.as_ref().expect("kept for the last pipe");
+                pipes.write_in_place(idx, |slot| slot.write(m.clone()))
             };
-            match pipes.write(idx, m) {
+            match written {
                 Ok(()) => {
                     if !more {
                         pipes.flush(idx);
