@@ -334,7 +334,7 @@ mod tests {
         Pattern::attach(&mut s, &mut pipes, 0, Some(&peer()), false);
         let set = |s: &mut Sub, pipes: &mut FakePipes, o| Pattern::set_option(s, pipes, o).unwrap();
         let mut dst = Msg::from("untouched");
-        let mut next = |s: &mut Sub, pipes: &mut FakePipes, dst: &mut Msg| {
+        let next = |s: &mut Sub, pipes: &mut FakePipes, dst: &mut Msg| {
             Pattern::recv_into(s, pipes, dst)
                 .ok()
                 .map(|()| (dst.to_vec(), dst.more()))
