@@ -262,6 +262,17 @@ mod tests {
         max_read: usize,
     }
 
+    impl Frames {
+        fn new(body: usize, max_read: usize) -> Frames {
+            Frames {
+                body,
+                offset: 0,
+                rng: 0x2545_f491_4f6c_dd1d,
+                max_read,
+            }
+        }
+    }
+
     impl Read for Frames {
         fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
             let n = buf
@@ -290,12 +301,7 @@ mod tests {
     fn buffers_holding(body: usize, count: usize, max_read: usize) -> usize {
         let mut rb = ReadBuf::default();
         let mut dec = crate::zmtp::Decoder::new(None);
-        let mut src = Frames {
-            body,
-            offset: 0,
-            rng: 0x2545_f491_4f6c_dd1d,
-            max_read,
-        };
+        let mut src = Frames::new(body, max_read);
         let mut bodies: Vec<crate::msg::Msg> = Vec::new();
         while bodies.len() < count {
             match dec.decode(&mut rb).unwrap() {
@@ -346,12 +352,7 @@ mod tests {
         for body in [64 * 1024, 600_000] {
             let mut rb = ReadBuf::default();
             let mut dec = crate::zmtp::Decoder::new(None);
-            let mut src = Frames {
-                body,
-                offset: 0,
-                rng: 0x2545_f491_4f6c_dd1d,
-                max_read: 100_000,
-            };
+            let mut src = Frames::new(body, 100_000);
             let (mut frames, mut buffers, mut new_buffers) = (0, 0, 0);
             let mut base = None;
             while frames < 400 {
