@@ -280,14 +280,19 @@ mod tests {
     fn at_most_a_few_wait() {
         let mut recycler = Recycler::default();
         let mut held = Vec::new();
+        let mut bases = Vec::new();
         for _ in 0..10 {
             let mut buf = filled(100);
+            bases.push(buf.as_ptr());
             let lender = Lender::new(&buf);
             held.push(lender.lend(buf.split_to(50)));
             recycler.retire(lender.retire([buf]));
         }
         assert_eq!(recycler.retired.len(), KEPT);
         drop(held);
-        assert_eq!(recycler.take(100).len(), 100);
+        // The newest ones waited; the older ones were let go (and may be allocated anew).
+        let again = recycler.take(100);
+        assert!(bases[10 - KEPT..].contains(&again.as_ptr()));
+        assert_eq!(again, filled(100), "reused, not zeroed");
     }
 }

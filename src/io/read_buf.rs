@@ -20,7 +20,7 @@
 //!   beyond that never more than what has arrived, so memory follows received bytes, not
 //!   announced sizes.
 
-use super::lending::{Lender, Recycler};
+use super::lending::{Lender, Recycler, Retired};
 use crate::zmtp::{Received, LONG_HEADER};
 use bytes::{Buf, Bytes, BytesMut};
 use std::io::{self, Read};
@@ -41,7 +41,7 @@ thread_local! {
 }
 
 /// Lets `retired`'s buffer wait for its bodies in this thread's recycler.
-fn recycle(retired: super::lending::Retired) {
+fn recycle(retired: Retired) {
     RECYCLER.with(|r| r.borrow_mut().retire(retired));
 }
 

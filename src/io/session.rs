@@ -17,8 +17,7 @@ use crate::msg::Msg;
 use crate::pipe::{pipe_pair, PipeEnds, Read, WriteError};
 use crate::socket::{SocketCommand, SocketWake};
 use crate::transport::{self, Endpoint, Host, Stream};
-use crate::zmtp::Received;
-use crate::zmtp::{Connection, Input, PeerInfo, ProtocolError, ZapRequest};
+use crate::zmtp::{Connection, Input, PeerInfo, ProtocolError, Received, ZapRequest};
 use mio::{Interest, Registry, Token};
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -583,13 +582,11 @@ impl Session {
                 }
                 if taken > 0 {
                     self.rbuf.skip(taken);
+                    self.rbuf.note_frame(0);
                 }
                 if paused {
                     self.flow.flush_in();
                     return Ok(());
-                }
-                if taken > 0 {
-                    self.rbuf.note_frame(0);
                 }
                 match up.conn.handle_input(&mut self.rbuf) {
                     Ok(None) => break,
