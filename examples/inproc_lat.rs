@@ -9,7 +9,6 @@
 
 mod perf;
 
-use std::process::exit;
 use std::time::Instant;
 use zerosock::{Context, SocketType};
 
@@ -39,17 +38,11 @@ fn main() {
     });
     let payload = vec![0u8; size];
     let start = Instant::now();
-    for _ in 0..count {
+    for index in 0..count {
         req.send(&payload[..], 0)
             .unwrap_or_else(|e| perf::fail("send", e));
         let reply = req.recv(0).unwrap_or_else(|e| perf::fail("recv", e));
-        if reply.len() != size {
-            eprintln!(
-                "message of incorrect size received: {} (expected {size})",
-                reply.len()
-            );
-            exit(1);
-        }
+        perf::check_size(index, reply.len(), size).unwrap_or_else(|e| perf::exit_with(e));
     }
     let elapsed_us = start.elapsed().as_secs_f64() * 1e6;
     println!("message size: {size} [B]");

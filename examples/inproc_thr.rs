@@ -12,12 +12,9 @@
 mod perf;
 
 use std::process::exit;
-use std::time::Instant;
-use zerosock::{Context, Error, SocketType};
+use zerosock::{Context, SocketType};
 
 const ENDPOINT: &str = "inproc://thr_test";
-/// Longest wait for any one message.
-const STALL_TIMEOUT_MS: i32 = 30_000;
 
 fn main() {
     let perf::Args {
@@ -30,7 +27,7 @@ fn main() {
     let pull = ctx
         .socket(SocketType::Pull)
         .unwrap_or_else(|e| perf::fail("socket", e));
-    pull.set_rcvtimeo(STALL_TIMEOUT_MS)
+    pull.set_rcvtimeo(perf::STALL_TIMEOUT_MS)
         .unwrap_or_else(|e| perf::fail("set_rcvtimeo", e));
     pull.bind(ENDPOINT)
         .unwrap_or_else(|e| perf::fail("bind", e));
@@ -51,39 +48,11 @@ fn main() {
         })
     };
 
-    // One message received into again and again, as libzmq's tool does (`zmq_msg_recv`).
-    let mut msg = zerosock::Msg::new();
-    let mut receive = |index: u64| {
-        pull.recv_into(&mut msg, 0).unwrap_or_else(|e| match e {
-            Error::TimedOut => {
-                eprintln!(
-                    "error in recv: no message for {STALL_TIMEOUT_MS} ms after {index} of \
-                     {message_count} were received"
-                );
-                exit(1);
-            }
-            e => perf::fail("recv", e),
-        });
-        if msg.len() != message_size {
-            eprintln!(
-                "message of incorrect size received (message {index}: {} bytes, expected \
-                 {message_size})",
-                msg.len()
-            );
-            exit(1);
-        }
-    };
-
     println!("message size: {message_size} [B]");
     println!("message count: {message_count}");
 
-    receive(0);
-    let watch = Instant::now();
-    for index in 1..message_count {
-        receive(index);
-    }
-    // Whole microseconds, at least one, as libzmq's stopwatch.
-    let elapsed = (watch.elapsed().as_micros() as u64).max(1);
+    let elapsed =
+        perf::receive(&pull, message_size, message_count).unwrap_or_else(|e| perf::exit_with(e));
 
     if worker.join().is_err() {
         eprintln!("error: the sending thread panicked");

@@ -10,8 +10,29 @@
 
 mod perf;
 
-use std::process::exit;
-use zerosock::{Context, SocketType};
+use zerosock::{Context, Socket, SocketType};
+
+/// The REP socket the tool echoes on, bound to `bind_to`.
+pub fn bind(ctx: &Context, bind_to: &str) -> Result<Socket, String> {
+    let rep = ctx.socket(SocketType::Rep).map_err(perf::at("socket"))?;
+    rep.bind(bind_to).map_err(perf::at("bind"))?;
+    Ok(rep)
+}
+
+/// Echoes `count` requests of `size` bytes on `rep`. The first may take as long as the
+/// socket's RCVTIMEO allows; after it a silent peer is an error, not a hang.
+pub fn run(rep: &Socket, size: usize, count: u64) -> Result<(), String> {
+    for index in 0..count {
+        let msg = rep.recv(0).map_err(perf::at("recv"))?;
+        perf::check_size(index, msg.len(), size)?;
+        rep.send(msg, 0).map_err(perf::at("send"))?;
+        if index == 0 {
+            rep.set_rcvtimeo(perf::STALL_TIMEOUT_MS)
+                .map_err(perf::at("setsockopt"))?;
+        }
+    }
+    Ok(())
+}
 
 fn main() {
     let perf::Args {
@@ -20,26 +41,8 @@ fn main() {
         count,
     } = perf::args("local_lat <bind-to> <message-size> <roundtrip-count>", true);
     let ctx = Context::new();
-    let rep = ctx
-        .socket(SocketType::Rep)
-        .unwrap_or_else(|e| perf::fail("socket", e));
-    rep.bind(&endpoint)
-        .unwrap_or_else(|e| perf::fail("bind", e));
-    for i in 0..count {
-        let msg = rep.recv(0).unwrap_or_else(|e| perf::fail("recv", e));
-        if msg.len() != size {
-            eprintln!(
-                "message of incorrect size received: {} (expected {size})",
-                msg.len()
-            );
-            exit(1);
-        }
-        rep.send(msg, 0).unwrap_or_else(|e| perf::fail("send", e));
-        if i == 0 {
-            // From the first request on, a silent peer is an error, not a hang.
-            rep.set_rcvtimeo(30_000)
-                .unwrap_or_else(|e| perf::fail("setsockopt", e));
-        }
+    // Dropping the socket and the context then waits (LINGER) until the last reply is out.
+    if let Err(e) = bind(&ctx, &endpoint).and_then(|rep| run(&rep, size, count)) {
+        perf::exit_with(e);
     }
-    drop(rep);
 }

@@ -14,69 +14,42 @@
 
 mod perf;
 
-use std::process::exit;
-use std::time::Instant;
-use zerosock::{Context, Error, SocketType};
+use zerosock::{Context, Socket, SocketType};
 
-/// Longest gap between two messages once the first has arrived.
-const STALL_TIMEOUT_MS: i32 = 30_000;
+/// The PULL socket the tool receives on, bound to `bind_to`.
+pub fn bind(ctx: &Context, bind_to: &str) -> Result<Socket, String> {
+    let pull = ctx.socket(SocketType::Pull).map_err(perf::at("socket"))?;
+    pull.bind(bind_to).map_err(perf::at("bind"))?;
+    Ok(pull)
+}
+
+/// Receives `count` messages of `size` bytes on `pull`; returns the whole microseconds from
+/// the first message's arrival to the last's.
+pub fn run(pull: &Socket, size: usize, count: u64) -> Result<u64, String> {
+    perf::receive(pull, size, count)
+}
+
+/// libzmq's `local_thr` lines for `count` messages of `size` bytes in `elapsed_us`: its
+/// formulas, a floating-point rate printed truncated.
+pub fn report(size: usize, count: u64, elapsed_us: u64) -> String {
+    let throughput = count as f64 / elapsed_us as f64 * 1_000_000.0;
+    let megabits = throughput * size as f64 * 8.0 / 1_000_000.0;
+    format!(
+        "message size: {size} [B]\nmessage count: {count}\nmean throughput: {} [msg/s]\n\
+         mean throughput: {megabits:.3} [Mb/s]\n",
+        throughput as u64
+    )
+}
 
 fn main() {
     let perf::Args {
         endpoint: bind_to,
-        size: message_size,
-        count: message_count,
+        size,
+        count,
     } = perf::args("local_thr <bind-to> <message-size> <message-count>", true);
-
     let ctx = Context::new();
-    let pull = ctx
-        .socket(SocketType::Pull)
-        .unwrap_or_else(|e| perf::fail("socket", e));
-    pull.bind(&bind_to)
-        .unwrap_or_else(|e| perf::fail("bind", e));
-
-    // One message received into again and again, as libzmq's tool does (`zmq_msg_recv`).
-    let mut msg = zerosock::Msg::new();
-    let mut receive = |index: u64| {
-        pull.recv_into(&mut msg, 0).unwrap_or_else(|e| match e {
-            Error::TimedOut => {
-                eprintln!(
-                    "error in recv: no message for {STALL_TIMEOUT_MS} ms after {index} of \
-                     {message_count} were received"
-                );
-                exit(1);
-            }
-            e => perf::fail("recv", e),
-        });
-        if msg.len() != message_size {
-            eprintln!(
-                "message of incorrect size received (message {index}: {} bytes, expected \
-                 {message_size})",
-                msg.len()
-            );
-            exit(1);
-        }
-    };
-
-    receive(0);
-    let watch = Instant::now();
-    pull.set_rcvtimeo(STALL_TIMEOUT_MS)
-        .unwrap_or_else(|e| perf::fail("set_rcvtimeo", e));
-    for index in 1..message_count {
-        receive(index);
+    match bind(&ctx, &bind_to).and_then(|pull| run(&pull, size, count)) {
+        Ok(elapsed_us) => print!("{}", report(size, count, elapsed_us)),
+        Err(e) => perf::exit_with(e),
     }
-    // Whole microseconds, at least one, as libzmq's stopwatch.
-    let elapsed = (watch.elapsed().as_micros() as u64).max(1);
-
-    // libzmq's local_thr formulas: a floating-point rate, printed truncated.
-    let throughput = message_count as f64 / elapsed as f64 * 1_000_000.0;
-    let megabits = throughput * message_size as f64 * 8.0 / 1_000_000.0;
-
-    println!("message size: {message_size} [B]");
-    println!("message count: {message_count}");
-    println!("mean throughput: {} [msg/s]", throughput as u64);
-    println!("mean throughput: {megabits:.3} [Mb/s]");
-
-    drop(pull);
-    drop(ctx);
 }

@@ -10,9 +10,27 @@
 
 mod perf;
 
-use std::process::exit;
 use std::time::Instant;
 use zerosock::{Context, SocketType};
+
+/// Makes `count` round trips of `size` zero bytes to `connect_to`, each reply checked for
+/// its size; returns the average latency, half a round trip, in microseconds.
+pub fn run(connect_to: &str, size: usize, count: u64) -> Result<f64, String> {
+    let ctx = Context::new();
+    let req = ctx.socket(SocketType::Req).map_err(perf::at("socket"))?;
+    req.set_rcvtimeo(perf::STALL_TIMEOUT_MS)
+        .map_err(perf::at("setsockopt"))?;
+    req.connect(connect_to).map_err(perf::at("connect"))?;
+    let payload = vec![0u8; size];
+    let start = Instant::now();
+    for index in 0..count {
+        req.send(&payload[..], 0).map_err(perf::at("send"))?;
+        let reply = req.recv(0).map_err(perf::at("recv"))?;
+        perf::check_size(index, reply.len(), size)?;
+    }
+    let elapsed_us = start.elapsed().as_secs_f64() * 1e6;
+    Ok(elapsed_us / (count as f64 * 2.0))
+}
 
 fn main() {
     let perf::Args {
@@ -23,32 +41,12 @@ fn main() {
         "remote_lat <connect-to> <message-size> <roundtrip-count>",
         true,
     );
-    let ctx = Context::new();
-    let req = ctx
-        .socket(SocketType::Req)
-        .unwrap_or_else(|e| perf::fail("socket", e));
-    req.set_rcvtimeo(30_000)
-        .unwrap_or_else(|e| perf::fail("setsockopt", e));
-    req.connect(&endpoint)
-        .unwrap_or_else(|e| perf::fail("connect", e));
-    let payload = vec![0u8; size];
-    let start = Instant::now();
-    for _ in 0..count {
-        req.send(&payload[..], 0)
-            .unwrap_or_else(|e| perf::fail("send", e));
-        let reply = req.recv(0).unwrap_or_else(|e| perf::fail("recv", e));
-        if reply.len() != size {
-            eprintln!(
-                "message of incorrect size received: {} (expected {size})",
-                reply.len()
-            );
-            exit(1);
+    match run(&endpoint, size, count) {
+        Ok(latency) => {
+            println!("message size: {size} [B]");
+            println!("roundtrip count: {count}");
+            println!("average latency: {latency:.3} [us]");
         }
+        Err(e) => perf::exit_with(e),
     }
-    let elapsed_us = start.elapsed().as_secs_f64() * 1e6;
-    let latency = elapsed_us / (count as f64 * 2.0);
-    println!("message size: {size} [B]");
-    println!("roundtrip count: {count}");
-    println!("average latency: {latency:.3} [us]");
-    drop(req);
 }

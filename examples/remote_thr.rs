@@ -14,33 +14,34 @@ mod perf;
 
 use zerosock::{Context, SocketType};
 
-fn main() {
-    let perf::Args {
-        endpoint: connect_to,
-        size: message_size,
-        count: message_count,
-    } = perf::args(
-        "remote_thr <connect-to> <message-size> <message-count>",
-        true,
-    );
-
+/// Sends `count` messages of `size` zero bytes to `connect_to` from a context of its own;
+/// returns once they have all been written out.
+pub fn run(connect_to: &str, size: usize, count: u64) -> Result<(), String> {
     let ctx = Context::new();
-    let push = ctx
-        .socket(SocketType::Push)
-        .unwrap_or_else(|e| perf::fail("socket", e));
-    push.set_linger(-1)
-        .unwrap_or_else(|e| perf::fail("set_linger", e));
-    push.connect(&connect_to)
-        .unwrap_or_else(|e| perf::fail("connect", e));
-
-    let payload = vec![0u8; message_size];
-    for _ in 0..message_count {
-        push.send(&payload[..], 0)
-            .unwrap_or_else(|e| perf::fail("send", e));
+    let push = ctx.socket(SocketType::Push).map_err(perf::at("socket"))?;
+    push.set_linger(-1).map_err(perf::at("set_linger"))?;
+    push.connect(connect_to).map_err(perf::at("connect"))?;
+    let payload = vec![0u8; size];
+    for _ in 0..count {
+        push.send(&payload[..], 0).map_err(perf::at("send"))?;
     }
-
     // Closing the socket hands what is still queued to its connection; terminating the
     // context waits (for LINGER, here forever) until it has been written out.
     drop(push);
     drop(ctx);
+    Ok(())
+}
+
+fn main() {
+    let perf::Args {
+        endpoint: connect_to,
+        size,
+        count,
+    } = perf::args(
+        "remote_thr <connect-to> <message-size> <message-count>",
+        true,
+    );
+    if let Err(e) = run(&connect_to, size, count) {
+        perf::exit_with(e);
+    }
 }
