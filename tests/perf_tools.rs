@@ -160,134 +160,108 @@ fn libzmq_bound(ctx: &zmq::Context, kind: zmq::SocketType, t: Transport) -> (zmq
 // ----- throughput -------------------------------------------------------------------------
 
 /// zerosock's `local_thr` receiving from libzmq's `remote_thr`.
-fn local_thr_from_libzmq(t: Transport) {
+#[test]
+fn local_thr_receives_from_libzmq_remote_thr() {
     bounded(120, move || {
-        for (size, count) in THR {
-            let what = format!("{t:?}, {count} x {size} B");
-            let ctx = Context::new();
-            let pull = local_thr::bind(&ctx, &bind_to(t, "thr")).unwrap();
-            let at = pull.last_endpoint().unwrap();
-            let sender = thread::spawn(move || libzmq_remote_thr(&at, size, count));
-            let elapsed_us = local_thr::run(&pull, size, count)
-                .unwrap_or_else(|e| panic!("{what}: local_thr: {e}"));
-            sender
-                .join()
-                .unwrap()
-                .unwrap_or_else(|e| panic!("{what}: libzmq remote_thr: {e}"));
-            let beyond = pull.recv(zerosock::DONTWAIT);
-            assert!(
-                matches!(beyond, Err(Error::WouldBlock)),
-                "{what}: after the count, {beyond:?}"
-            );
-            let report = local_thr::report(size, count, elapsed_us);
-            assert!(
-                report.starts_with(&format!(
-                    "message size: {size} [B]\nmessage count: {count}\n"
-                )),
-                "{what}: {report}"
-            );
+        for t in [Transport::Tcp, Transport::Ipc] {
+            for (size, count) in THR {
+                let what = format!("{t:?}, {count} x {size} B");
+                let ctx = Context::new();
+                let pull = local_thr::bind(&ctx, &bind_to(t, "thr")).unwrap();
+                let at = pull.last_endpoint().unwrap();
+                let sender = thread::spawn(move || libzmq_remote_thr(&at, size, count));
+                let elapsed_us = local_thr::run(&pull, size, count)
+                    .unwrap_or_else(|e| panic!("{what}: local_thr: {e}"));
+                sender
+                    .join()
+                    .unwrap()
+                    .unwrap_or_else(|e| panic!("{what}: libzmq remote_thr: {e}"));
+                let beyond = pull.recv(zerosock::DONTWAIT);
+                assert!(
+                    matches!(beyond, Err(Error::WouldBlock)),
+                    "{what}: after the count, {beyond:?}"
+                );
+                let report = local_thr::report(size, count, elapsed_us);
+                assert!(
+                    report.starts_with(&format!(
+                        "message size: {size} [B]\nmessage count: {count}\n"
+                    )),
+                    "{what}: {report}"
+                );
+            }
         }
     });
 }
 
 /// zerosock's `remote_thr` sending to libzmq's `local_thr`.
-fn remote_thr_to_libzmq(t: Transport) {
+#[test]
+fn remote_thr_sends_to_libzmq_local_thr() {
     bounded(120, move || {
-        for (size, count) in THR {
-            let count = if t == Transport::Ipc {
-                count.min(LIBZMQ_IPC_TAIL)
-            } else {
-                count
-            };
-            let what = format!("{t:?}, {count} x {size} B");
-            let ctx = zmq::Context::new();
-            let (pull, at) = libzmq_bound(&ctx, zmq::PULL, t);
-            let receiver = thread::spawn(move || libzmq_local_thr(pull, size, count));
-            remote_thr::run(&at, size, count).unwrap_or_else(|e| panic!("{what}: remote_thr: {e}"));
-            receiver
-                .join()
-                .unwrap()
-                .unwrap_or_else(|e| panic!("{what}: {e}"));
+        for t in [Transport::Tcp, Transport::Ipc] {
+            for (size, count) in THR {
+                let count = if t == Transport::Ipc {
+                    count.min(LIBZMQ_IPC_TAIL)
+                } else {
+                    count
+                };
+                let what = format!("{t:?}, {count} x {size} B");
+                let ctx = zmq::Context::new();
+                let (pull, at) = libzmq_bound(&ctx, zmq::PULL, t);
+                let receiver = thread::spawn(move || libzmq_local_thr(pull, size, count));
+                remote_thr::run(&at, size, count)
+                    .unwrap_or_else(|e| panic!("{what}: remote_thr: {e}"));
+                receiver
+                    .join()
+                    .unwrap()
+                    .unwrap_or_else(|e| panic!("{what}: {e}"));
+            }
         }
     });
-}
-
-#[test]
-fn local_thr_receives_from_libzmq_remote_thr_over_tcp() {
-    local_thr_from_libzmq(Transport::Tcp);
-}
-
-#[test]
-fn local_thr_receives_from_libzmq_remote_thr_over_ipc() {
-    local_thr_from_libzmq(Transport::Ipc);
-}
-
-#[test]
-fn remote_thr_sends_to_libzmq_local_thr_over_tcp() {
-    remote_thr_to_libzmq(Transport::Tcp);
-}
-
-#[test]
-fn remote_thr_sends_to_libzmq_local_thr_over_ipc() {
-    remote_thr_to_libzmq(Transport::Ipc);
 }
 
 // ----- latency ----------------------------------------------------------------------------
 
 /// zerosock's `local_lat` echoing for libzmq's `remote_lat`.
-fn local_lat_for_libzmq(t: Transport) {
+#[test]
+fn local_lat_echoes_for_libzmq_remote_lat() {
     bounded(120, move || {
-        for (size, count) in LAT {
-            let what = format!("{t:?}, {count} x {size} B");
-            let ctx = Context::new();
-            let rep = local_lat::bind(&ctx, &bind_to(t, "lat")).unwrap();
-            let at = rep.last_endpoint().unwrap();
-            let measurer = thread::spawn(move || libzmq_remote_lat(&at, size, count));
-            local_lat::run(&rep, size, count).unwrap_or_else(|e| panic!("{what}: local_lat: {e}"));
-            measurer
-                .join()
-                .unwrap()
-                .unwrap_or_else(|e| panic!("{what}: {e}"));
+        for t in [Transport::Tcp, Transport::Ipc] {
+            for (size, count) in LAT {
+                let what = format!("{t:?}, {count} x {size} B");
+                let ctx = Context::new();
+                let rep = local_lat::bind(&ctx, &bind_to(t, "lat")).unwrap();
+                let at = rep.last_endpoint().unwrap();
+                let measurer = thread::spawn(move || libzmq_remote_lat(&at, size, count));
+                local_lat::run(&rep, size, count)
+                    .unwrap_or_else(|e| panic!("{what}: local_lat: {e}"));
+                measurer
+                    .join()
+                    .unwrap()
+                    .unwrap_or_else(|e| panic!("{what}: {e}"));
+            }
         }
     });
 }
 
 /// zerosock's `remote_lat` measuring against libzmq's `local_lat`.
-fn remote_lat_with_libzmq(t: Transport) {
+#[test]
+fn remote_lat_measures_against_libzmq_local_lat() {
     bounded(120, move || {
-        for (size, count) in LAT {
-            let what = format!("{t:?}, {count} x {size} B");
-            let ctx = zmq::Context::new();
-            let (rep, at) = libzmq_bound(&ctx, zmq::REP, t);
-            let echo = thread::spawn(move || libzmq_local_lat(rep, size, count));
-            let latency_us = remote_lat::run(&at, size, count)
-                .unwrap_or_else(|e| panic!("{what}: remote_lat: {e}"));
-            assert!(latency_us > 0.0, "{what}: latency {latency_us}");
-            echo.join()
-                .unwrap()
-                .unwrap_or_else(|e| panic!("{what}: {e}"));
+        for t in [Transport::Tcp, Transport::Ipc] {
+            for (size, count) in LAT {
+                let what = format!("{t:?}, {count} x {size} B");
+                let ctx = zmq::Context::new();
+                let (rep, at) = libzmq_bound(&ctx, zmq::REP, t);
+                let echo = thread::spawn(move || libzmq_local_lat(rep, size, count));
+                let latency_us = remote_lat::run(&at, size, count)
+                    .unwrap_or_else(|e| panic!("{what}: remote_lat: {e}"));
+                assert!(latency_us > 0.0, "{what}: latency {latency_us}");
+                echo.join()
+                    .unwrap()
+                    .unwrap_or_else(|e| panic!("{what}: {e}"));
+            }
         }
     });
-}
-
-#[test]
-fn local_lat_echoes_for_libzmq_remote_lat_over_tcp() {
-    local_lat_for_libzmq(Transport::Tcp);
-}
-
-#[test]
-fn local_lat_echoes_for_libzmq_remote_lat_over_ipc() {
-    local_lat_for_libzmq(Transport::Ipc);
-}
-
-#[test]
-fn remote_lat_measures_against_libzmq_local_lat_over_tcp() {
-    remote_lat_with_libzmq(Transport::Tcp);
-}
-
-#[test]
-fn remote_lat_measures_against_libzmq_local_lat_over_ipc() {
-    remote_lat_with_libzmq(Transport::Ipc);
 }
 
 // ----- the tools' checks ------------------------------------------------------------------
