@@ -6,13 +6,16 @@
 //! libzmq's ypipe: the writer publishes a batch with one atomic swap, and the same word tells
 //! it whether the reader went to sleep, in which case (and only then) it wakes the reader.
 //! High-water marks count whole messages; the reader hands credit back every `(hwm + 1) / 2`
-//! messages and whenever it runs dry.
+//! messages and whenever it runs dry. [`WriteAhead`] fetches lines for writing before the
+//! stores that need them, for the queue's slots and for the body slabs' pieces.
 
 #![allow(unsafe_code)]
 
+mod prefetch;
 mod queue;
 mod slot;
 
+pub(crate) use prefetch::WriteAhead;
 pub(crate) use queue::{channel, Item, Read, Reader, Wake, WriteError, Writer};
 use slot::{slot, SlotReader, SlotWriter};
 

@@ -19,6 +19,7 @@
 //! the writer. The same word carries `CLOSED` when the reader is dropped. One word, two
 //! read-modify-writes: no store/load race, so no wake-up is lost.
 
+use super::prefetch::WriteAhead;
 use crate::sync::{Arc, AtomicPtr, AtomicU64, Ordering, UnsafeCell};
 use std::mem::MaybeUninit;
 use std::ptr;
@@ -34,33 +35,8 @@ const WAITING: u64 = 1 << 63;
 const CLOSED: u64 = 1 << 62;
 const COUNT: u64 = CLOSED - 1;
 
-/// How many slots ahead of the one it fills the writer fetches lines for writing (x86-64
-/// only, and not under loom).
-#[cfg_attr(any(loom, not(target_arch = "x86_64")), allow(dead_code))]
+/// How many slots ahead of the one it fills the writer fetches lines for writing.
 const WRITE_AHEAD: usize = 4;
-
-/// Whether the CPU has PREFETCHW (CPUID leaf 0x8000_0001, ECX bit 8: AMD's CPUs since the
-/// K10, Intel's since Broadwell). Older ones may lack it, so it is asked, not assumed; once
-/// per process, as CPUID traps to the hypervisor on a VM.
-fn cpu_has_prefetchw() -> bool {
-    #[cfg(all(target_arch = "x86_64", not(loom)))]
-    {
-        static HAS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-        *HAS.get_or_init(|| {
-            // SAFETY: CPUID exists on every x86-64 CPU and has no side effects; leaf
-            // 0x8000_0000 says whether the extended leaf read next exists. (A safe call in
-            // newer Rust.)
-            #[allow(unused_unsafe)]
-            let (max, ext) = unsafe {
-                let max = std::arch::x86_64::__cpuid(0x8000_0000).eax;
-                (max, std::arch::x86_64::__cpuid(0x8000_0001).ecx)
-            };
-            max >= 0x8000_0001 && ext & (1 << 8) != 0
-        })
-    }
-    #[cfg(not(all(target_arch = "x86_64", not(loom))))]
-    false
-}
 
 /// What travels through a pipe: a frame that says whether more of its message follows.
 pub(crate) trait Item {
@@ -222,7 +198,7 @@ pub(crate) fn channel<T: Item>(
         msgs_written: 0,
         peer_msgs_read: 0,
         hwm,
-        prefetchw: cpu_has_prefetchw(),
+        write_ahead: WriteAhead::new(),
         wake_reader,
     };
     let reader = Reader {
@@ -255,8 +231,8 @@ pub(crate) struct Writer<T> {
     msgs_written: u64,
     peer_msgs_read: u64,
     hwm: u64,
-    /// Whether the CPU can prefetch a line for writing (see [`Writer::prepare_ahead`]).
-    prefetchw: bool,
+    /// Set when the CPU can fetch lines for writing (see [`Writer::prepare_ahead`]).
+    write_ahead: Option<WriteAhead>,
     wake_reader: std::sync::Arc<dyn Wake>,
 }
 
@@ -330,33 +306,19 @@ impl<T: Item> Writer<T> {
 
     /// Starts taking, for writing, the cache lines of the slot `WRITE_AHEAD` places after
     /// slot `idx` of the tail chunk. The reader read that slot on its core one chunk ago
-    /// (chunks are recycled), so its lines sit there: a store would wait for them to come
-    /// over, and the swap that publishes a message waits for every store before it. Fetched
-    /// ahead, the transfer overlaps the messages in between. (tcp 8 B, alternating runs:
-    /// sending process CPU 389 -> 344 ms per 3 M messages; inproc 8 B median 9.3 -> 10.6 M
-    /// msg/s.)
+    /// (chunks are recycled), so its lines sit there (see [`WriteAhead`]). (tcp 8 B,
+    /// alternating runs: sending process CPU 389 -> 344 ms per 3 M messages; inproc 8 B median
+    /// 9.3 -> 10.6 M msg/s.)
     #[inline(always)]
     fn prepare_ahead(&self, idx: usize) {
-        #[cfg(all(target_arch = "x86_64", not(loom)))]
-        if self.prefetchw && idx + WRITE_AHEAD < CHUNK {
-            // SAFETY: `tail` is a live chunk of this queue and `idx + WRITE_AHEAD < CHUNK`;
-            // `addr_of!` makes a raw pointer without reading or referencing the slot.
-            let at = unsafe { ptr::addr_of!((*self.tail).slots[idx + WRITE_AHEAD]) }.cast::<u8>();
-            for line in 0..std::mem::size_of::<Slot<T>>().div_ceil(64) {
-                // SAFETY: PREFETCHW only hints the cache (it cannot fault, and changes no
-                // memory or register); the CPU has it (`cpu_has_prefetchw`), and the address
-                // lies inside the slot.
-                unsafe {
-                    std::arch::asm!(
-                        "prefetchw [{0}]",
-                        in(reg) at.wrapping_add(line * 64),
-                        options(nostack, readonly, preserves_flags)
-                    )
-                };
+        if let Some(ahead) = self.write_ahead {
+            if idx + WRITE_AHEAD < CHUNK {
+                // SAFETY: `tail` is a live chunk of this queue and `idx + WRITE_AHEAD < CHUNK`;
+                // `addr_of!` makes a raw pointer without reading or referencing the slot.
+                let at = unsafe { ptr::addr_of!((*self.tail).slots[idx + WRITE_AHEAD]) };
+                ahead.lines(at.cast(), std::mem::size_of::<Slot<T>>());
             }
         }
-        #[cfg(not(all(target_arch = "x86_64", not(loom))))]
-        let _ = (self.prefetchw, idx);
     }
 
     fn advance_tail(&mut self) {
