@@ -39,6 +39,9 @@ struct Class {
     pieces: Vec<BytesMut>,
     /// Used slabs (a handle to each one's end), to reclaim once their bodies are gone.
     spares: Spares,
+    /// Set (when the CPU can) as the first slab is cut, so that making a body reads this
+    /// thread's copy and no shared global.
+    write_ahead: Option<WriteAhead>,
 }
 
 thread_local! {
@@ -83,7 +86,7 @@ impl Class {
         // piece ahead instead gained half as much, four ahead less). Fetched before the pop,
         // so that the piece popped goes straight out instead of waiting on the stack.
         if let (Some(ahead), Some(at)) = (
-            WriteAhead::new(),
+            self.write_ahead,
             self.pieces.len().checked_sub(FETCH_AHEAD + 1),
         ) {
             let next = &self.pieces[at];
@@ -94,6 +97,7 @@ impl Class {
         }
         // A new slab: cut from the end, so the pieces pop in address order; the first one
         // is handed out now, and an empty handle past the last is kept to reclaim the slab.
+        self.write_ahead = WriteAhead::new();
         let mut slab = self.spares.take(size * PIECES);
         let end = slab.split_off(size * PIECES);
         for i in (1..PIECES).rev() {

@@ -87,7 +87,7 @@ pub const STALL_TIMEOUT_MS: i32 = 30_000;
 /// libzmq's stopwatch), from the first message's arrival to the last's.
 pub fn receive(pull: &zerosock::Socket, size: usize, count: u64) -> Result<u64, String> {
     let mut msg = zerosock::Msg::new();
-    let mut receive = |index: u64| {
+    let mut one = |index: u64| {
         pull.recv_into(&mut msg, 0).map_err(|e| match e {
             zerosock::Error::TimedOut => format!(
                 "error in recv: no message for {STALL_TIMEOUT_MS} ms after {index} of {count} \
@@ -97,12 +97,12 @@ pub fn receive(pull: &zerosock::Socket, size: usize, count: u64) -> Result<u64, 
         })?;
         check_size(index, msg.len(), size)
     };
-    receive(0)?;
+    one(0)?;
     let watch = std::time::Instant::now();
     pull.set_rcvtimeo(STALL_TIMEOUT_MS)
         .map_err(at("set_rcvtimeo"))?;
     for index in 1..count {
-        receive(index)?;
+        one(index)?;
     }
     Ok((watch.elapsed().as_micros() as u64).max(1))
 }
