@@ -660,7 +660,7 @@ fn main_table(
 /// them bounds a sender: the rate at which one thread makes them alone (`ceiling`, no library,
 /// no receiver) against libzmq's rate, so the share of it 2x libzmq needs; the share zerosock
 /// reached; and each library's own time per message, what a message took beyond making its
-/// body (`1/rate - 1/ceiling`). `None` when a side has no rate.
+/// body (`1/rate - 1/ceiling`). `None` when a side has no rate or the bodies were not made.
 fn beyond_the_bodies(
     name: &str,
     how: &str,
@@ -670,6 +670,9 @@ fn beyond_the_bodies(
     lz: &Best,
 ) -> Option<String> {
     let (z, l) = (zs.rate?, lz.rate?);
+    if ceiling <= 0.0 {
+        return None;
+    }
     let own_ns = |rate: f64| (1e9 / rate - 1e9 / ceiling).max(0.0);
     let (z_own, l_own) = (own_ns(z), own_ns(l));
     let times = if z_own > 0.0 {
