@@ -9,7 +9,7 @@
 //! flag and writes a fresh byte.
 
 use super::mailbox::{Observer, SocketMailbox};
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 use std::os::unix::io::{AsRawFd, RawFd};
 use std::os::unix::net::UnixStream;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -25,8 +25,10 @@ struct FdSignal {
 impl Observer for FdSignal {
     fn notify(&self) {
         if !self.signalled.swap(true, Ordering::AcqRel) {
-            // Non-blocking; a full buffer means the descriptor is readable anyway.
-            let _ = (&self.writer).write(&[1]);
+            // Non-blocking; a full buffer means the descriptor is readable anyway. A reader
+            // already closed fails the send quietly instead of raising SIGPIPE.
+            let _ = socket2::SockRef::from(&self.writer)
+                .send_with_flags(&[1], crate::transport::SEND_FLAGS);
         }
     }
 }
@@ -42,6 +44,7 @@ impl ReadinessFd {
     /// socket is already in), and registers it with `mailbox`.
     pub(crate) fn new(mailbox: &SocketMailbox) -> io::Result<ReadinessFd> {
         let (reader, writer) = UnixStream::pair()?;
+        crate::transport::no_sigpipe(socket2::SockRef::from(&writer))?;
         reader.set_nonblocking(true)?;
         writer.set_nonblocking(true)?;
         let signal = Arc::new(FdSignal {

@@ -45,5 +45,7 @@ fn fresh_path() -> PathBuf {
 
 /// Starts a connect to a Unix socket (local connects complete or fail at once).
 pub(crate) fn connect_ipc(path: &Path) -> io::Result<Stream> {
-    Ok(Stream::Unix(mio::net::UnixStream::connect(path)?))
+    let stream = mio::net::UnixStream::connect(path)?;
+    super::no_sigpipe(socket2::SockRef::from(&stream))?;
+    Ok(Stream::Unix(stream))
 }

@@ -45,14 +45,51 @@ impl Stream {
         match peer {
             Ok(()) => Ok(true),
             Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(false),
-            Err(e) if e.raw_os_error() == Some(libc_einprogress()) => Ok(false),
+            Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => Ok(false),
             Err(e) => Err(e),
+        }
+    }
+
+    /// The stream as a socket2 socket, for sends with flags.
+    fn socket(&self) -> socket2::SockRef<'_> {
+        match self {
+            Stream::Tcp(s) => socket2::SockRef::from(s),
+            Stream::Unix(s) => socket2::SockRef::from(s),
         }
     }
 }
 
-fn libc_einprogress() -> i32 {
-    115
+/// Flags for every send: a peer that went away must fail the write with `EPIPE`, never raise
+/// SIGPIPE, whose default action kills the host process (every C program, and any Rust
+/// program that restored the default). Where the platform has no `MSG_NOSIGNAL`, sockets get
+/// `SO_NOSIGPIPE` when they are made instead (see [`no_sigpipe`]).
+#[cfg(not(any(
+    target_os = "macos",
+    target_os = "ios",
+    target_os = "tvos",
+    target_os = "watchos"
+)))]
+pub(crate) const SEND_FLAGS: libc::c_int = libc::MSG_NOSIGNAL;
+#[cfg(any(
+    target_os = "macos",
+    target_os = "ios",
+    target_os = "tvos",
+    target_os = "watchos"
+))]
+pub(crate) const SEND_FLAGS: libc::c_int = 0;
+
+/// Marks a new socket so that writing to it after its peer left does not raise SIGPIPE, on
+/// platforms that say so per socket (Apple's) rather than per send.
+pub(crate) fn no_sigpipe(socket: socket2::SockRef<'_>) -> io::Result<()> {
+    #[cfg(any(
+        target_os = "macos",
+        target_os = "ios",
+        target_os = "tvos",
+        target_os = "watchos"
+    ))]
+    socket.set_nosigpipe(true)?;
+    let _ = socket;
+    Ok(())
 }
 
 impl Read for Stream {
@@ -64,19 +101,14 @@ impl Read for Stream {
     }
 }
 
+/// Writes go through `send`/`sendmsg` with [`SEND_FLAGS`], never `write`/`writev`.
 impl Write for Stream {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        match self {
-            Stream::Tcp(s) => s.write(buf),
-            Stream::Unix(s) => s.write(buf),
-        }
+        self.socket().send_with_flags(buf, SEND_FLAGS)
     }
 
     fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
-        match self {
-            Stream::Tcp(s) => s.write_vectored(bufs),
-            Stream::Unix(s) => s.write_vectored(bufs),
-        }
+        self.socket().send_vectored_with_flags(bufs, SEND_FLAGS)
     }
 
     fn flush(&mut self) -> io::Result<()> {
@@ -132,9 +164,14 @@ impl Listener {
             Listener::Tcp(l) => {
                 let (s, _) = l.accept()?;
                 s.set_nodelay(true)?;
+                no_sigpipe(socket2::SockRef::from(&s))?;
                 Ok(Stream::Tcp(s))
             }
-            Listener::Unix(l, _) => Ok(Stream::Unix(l.accept()?.0)),
+            Listener::Unix(l, _) => {
+                let (s, _) = l.accept()?;
+                no_sigpipe(socket2::SockRef::from(&s))?;
+                Ok(Stream::Unix(s))
+            }
         }
     }
 }

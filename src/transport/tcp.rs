@@ -102,11 +102,14 @@ pub(crate) fn connect_tcp(addr: SocketAddr, options: &Options) -> io::Result<Str
     let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
     socket.set_nonblocking(true)?;
     socket.set_nodelay(true)?;
+    super::no_sigpipe(socket2::SockRef::from(&socket))?;
     apply_buffers(&socket, options)?;
     apply_keepalive(&socket, options)?;
     match socket.connect(&SockAddr::from(addr)) {
         Ok(()) => {}
-        Err(e) if e.raw_os_error() == Some(115) || e.kind() == io::ErrorKind::WouldBlock => {}
+        Err(e)
+            if e.raw_os_error() == Some(libc::EINPROGRESS)
+                || e.kind() == io::ErrorKind::WouldBlock => {}
         Err(e) => return Err(e),
     }
     let std_stream: std::net::TcpStream = socket.into();
