@@ -76,20 +76,36 @@ impl ContextBuilder {
     }
 
     /// Starts the I/O threads.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when the system refuses a thread or a descriptor (e.g. `EMFILE` at the
+    /// process's file-descriptor limit; each I/O thread holds two). A failed build leaves
+    /// nothing behind: the threads it had started are stopped and joined and their
+    /// descriptors closed before it returns.
     pub fn build(self) -> Result<Context> {
-        let mut io = Vec::with_capacity(self.io_threads);
+        let mut inner = CtxInner {
+            io: Vec::with_capacity(self.io_threads),
+            terminated: AtomicBool::new(false),
+            sockets: Mutex::new(HashMap::new()),
+            inproc: Mutex::new(inproc::Registry::default()),
+            next_id: AtomicU64::new(1),
+        };
         for index in 0..self.io_threads {
-            let (mailbox, handle) = io::spawn(index, self.busy_poll)?;
-            io.push((mailbox, Mutex::new(Some(handle))));
+            match io::spawn(index, self.busy_poll) {
+                Ok((mailbox, handle)) => inner.io.push((mailbox, Mutex::new(Some(handle)))),
+                Err(e) => {
+                    log::warn!(
+                        "cannot start I/O thread {} of {}: {e}",
+                        index + 1,
+                        self.io_threads
+                    );
+                    inner.terminate();
+                    return Err(Error::Io(e));
+                }
+            }
         }
         Ok(Context {
-            handle: Arc::new(Handle(Arc::new(CtxInner {
-                io,
-                terminated: AtomicBool::new(false),
-                sockets: Mutex::new(HashMap::new()),
-                inproc: Mutex::new(inproc::Registry::default()),
-                next_id: AtomicU64::new(1),
-            }))),
+            handle: Arc::new(Handle(Arc::new(inner))),
         })
     }
 }
@@ -104,12 +120,22 @@ impl Context {
     /// A context with one I/O thread.
     ///
     /// # Panics
-    /// If the operating system refuses to start a thread; use [`Context::builder`] to get
-    /// that as an error instead.
+    /// If the system refuses the I/O thread or its two descriptors (the process is at its
+    /// thread or file-descriptor limit). [`Context::try_new`] returns that as an error.
     pub fn new() -> Context {
-        Context::builder()
-            .build()
-            .expect("cannot start the zerosock I/O thread")
+        match Context::try_new() {
+            Ok(ctx) => ctx,
+            Err(e) => panic!("zerosock: {e}"),
+        }
+    }
+
+    /// A context with one I/O thread, or the system's refusal as an error.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when the I/O thread or its descriptors cannot be had; see
+    /// [`ContextBuilder::build`].
+    pub fn try_new() -> Result<Context> {
+        Context::builder().build()
     }
 
     /// A builder for a context with other settings.
