@@ -49,15 +49,16 @@ fn a_failed_build_stops_what_it_started_and_later_contexts_still_work() {
             matches!(&err, Error::Io(e) if e.raw_os_error() == Some(EMFILE)),
             "{err}"
         );
-        assert_eq!(
-            zerosock_threads(),
-            threads_before,
-            "the failed build left I/O threads running"
-        );
+        // Descriptors first: the thread count is read through one.
         assert_eq!(
             open_fds(),
             fds_before,
             "the failed build left descriptors open"
+        );
+        assert_eq!(
+            zerosock_threads(),
+            threads_before,
+            "the failed build left I/O threads running"
         );
 
         // Every descriptor it took is free again: a context still starts and works.
