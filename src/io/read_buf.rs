@@ -18,7 +18,9 @@
 //!   bodies are gone, without being zeroed again;
 //! * a frame announced larger than `READ_CHUNK`: room for it at once up to `PREALLOC_MAX`,
 //!   beyond that never more than what has arrived, so memory follows received bytes, not
-//!   announced sizes.
+//!   announced sizes;
+//! * before the handshake is done: reads of `HANDSHAKE_READ`, whatever the decoder wants, so
+//!   a peer that has not authenticated costs the bytes it actually sent, not a read chunk.
 
 use super::lending::{Lender, Recycler, Retired};
 use crate::zmtp::{Received, LONG_HEADER};
@@ -29,6 +31,8 @@ use std::io::{self, Read};
 const READ_CHUNK: usize = 64 * 1024;
 /// Buffers for large frames come in this size.
 pub(crate) const PREALLOC_MAX: usize = 1024 * 1024;
+/// Read in chunks of this size until the handshake is done.
+const HANDSHAKE_READ: usize = 512;
 /// A decoded body at least this large switches to large-frame buffers.
 const LARGE_FRAME: usize = 16 * 1024;
 /// Large buffers are allocated in whole pages, so that one that comes back serves the next
@@ -128,14 +132,23 @@ impl ReadBuf {
     }
 
     /// One `read` from `stream`, the decoder wanting `wants` bytes in the buffer to finish
-    /// its current frame. Returns what `read` returned; the received bytes are appended.
-    pub(crate) fn read_from(&mut self, stream: &mut impl Read, wants: usize) -> io::Result<usize> {
+    /// its current frame (`handshaking`: the peer has not completed its handshake yet).
+    /// Returns what `read` returned; the received bytes are appended.
+    pub(crate) fn read_from(
+        &mut self,
+        stream: &mut impl Read,
+        wants: usize,
+        handshaking: bool,
+    ) -> io::Result<usize> {
         let len = self.buf.len();
         // The zeroed room comes back if it still follows the bytes in the same allocation
         // (the decoder only ever takes bytes off the front); else it is let go.
         let room = std::mem::take(&mut self.room);
         if !room.is_empty() && self.buf.as_ptr().wrapping_add(len) == room.as_ptr() {
             self.buf.unsplit(room);
+        }
+        if handshaking {
+            return self.read_chunk(stream, len, HANDSHAKE_READ);
         }
         let need = wants.saturating_sub(len);
         let mut chunk = need.clamp(READ_CHUNK, PREALLOC_MAX.max(len));
@@ -164,6 +177,16 @@ impl ReadBuf {
             // All the room there is (at least `chunk` in a buffer just made).
             chunk = self.buf.capacity() - len;
         }
+        self.read_chunk(stream, len, chunk)
+    }
+
+    /// Reads at most `chunk` bytes after the `len` received ones.
+    fn read_chunk(
+        &mut self,
+        stream: &mut impl Read,
+        len: usize,
+        chunk: usize,
+    ) -> io::Result<usize> {
         if self.buf.len() < len + chunk {
             if self.buf.capacity() < len + chunk {
                 // Growing moves the bytes to a new allocation: not the large buffer's.
@@ -225,8 +248,31 @@ mod tests {
             per_read: 10,
         };
         // The decoder wants 2^40 bytes: room is made for PREALLOC_MAX at most.
-        assert_eq!(rb.read_from(&mut src, 1 << 40).unwrap(), 10);
+        assert_eq!(rb.read_from(&mut src, 1 << 40, false).unwrap(), 10);
         assert!(rb.buf.capacity() + rb.room.capacity() <= 2 * PREALLOC_MAX);
+    }
+
+    #[test]
+    fn a_handshaking_peer_costs_what_it_sent() {
+        let mut rb = ReadBuf::default();
+        let mut src = Source {
+            left: 5,
+            per_read: usize::MAX,
+        };
+        // However much the decoder wants, a read before the handshake takes a small chunk.
+        assert_eq!(rb.read_from(&mut src, 1 << 20, true).unwrap(), 5);
+        assert!(rb.buf.capacity() + rb.room.capacity() <= HANDSHAKE_READ);
+        // Bytes that do arrive are all taken, the buffer growing with them.
+        src.left = 10 * HANDSHAKE_READ;
+        let mut got = 5;
+        while got < 5 + 10 * HANDSHAKE_READ {
+            got += rb.read_from(&mut src, 1 << 20, true).unwrap();
+        }
+        assert_eq!(rb.bytes().len(), got);
+        assert!(rb.buf.capacity() + rb.room.capacity() <= 4 * got);
+        // Once it is done, reads are large again.
+        src.left = usize::MAX;
+        assert_eq!(rb.read_from(&mut src, 2, false).unwrap(), READ_CHUNK);
     }
 
     #[test]
@@ -237,12 +283,12 @@ mod tests {
             left: usize::MAX,
             per_read: usize::MAX,
         };
-        let n = rb.read_from(&mut src, 9).unwrap();
+        let n = rb.read_from(&mut src, 9, false).unwrap();
         assert!(n >= PREALLOC_MAX, "one read fills the large buffer: {n}");
         // Small frames again: back to small reads.
         rb.clear();
         rb.note_frame(100);
-        assert_eq!(rb.read_from(&mut src, 2).unwrap(), READ_CHUNK);
+        assert_eq!(rb.read_from(&mut src, 2, false).unwrap(), READ_CHUNK);
     }
 
     /// The next number of a seeded pseudo-random sequence (xorshift64).
@@ -313,7 +359,7 @@ mod tests {
                 }
                 Some(crate::zmtp::RawFrame::Command(_)) => unreachable!("only data frames"),
                 None => {
-                    rb.read_from(&mut src, dec.wants()).unwrap();
+                    rb.read_from(&mut src, dec.wants(), false).unwrap();
                 }
             }
         }
@@ -365,7 +411,7 @@ mod tests {
                     }
                     Some(crate::zmtp::RawFrame::Command(_)) => unreachable!("only data frames"),
                     None => {
-                        rb.read_from(&mut src, dec.wants()).unwrap();
+                        rb.read_from(&mut src, dec.wants(), false).unwrap();
                         let now = rb.lender.as_ref().map(Lender::base);
                         if now.is_some() && now != base {
                             buffers += 1;
@@ -432,7 +478,7 @@ mod tests {
             };
             rb.note_frame(frame);
             while rb.bytes().len() < frame {
-                rb.read_from(&mut src, frame).unwrap();
+                rb.read_from(&mut src, frame, false).unwrap();
             }
             let body = rb.take(frame);
             held.push_back((consumed, body));

@@ -649,7 +649,10 @@ impl Session {
                 return Ok(());
             }
             let wants = up.conn.wants();
-            match self.rbuf.read_from(&mut up.stream, wants) {
+            match self
+                .rbuf
+                .read_from(&mut up.stream, wants, !up.conn.is_active())
+            {
                 Ok(0) => return Err(Down::Eof),
                 Ok(n) => {
                     budget = budget.saturating_sub(n);

@@ -12,6 +12,9 @@ pub(crate) struct Slab<T> {
     slots: Vec<(u32, Option<T>)>,
     free: Vec<usize>,
     len: usize,
+    /// The generation of the next slot made anew, so that a slot cut off the end and made
+    /// again never repeats a generation a stale key may still hold.
+    next_generation: u32,
 }
 
 impl<T> Slab<T> {
@@ -20,6 +23,7 @@ impl<T> Slab<T> {
             slots: Vec::new(),
             free: Vec::new(),
             len: 0,
+            next_generation: 0,
         }
     }
 
@@ -36,7 +40,7 @@ impl<T> Slab<T> {
             },
             None => Key {
                 index: self.slots.len(),
-                generation: 0,
+                generation: self.next_generation,
             },
         }
     }
@@ -54,10 +58,12 @@ impl<T> Slab<T> {
                 }
             }
             None => {
-                self.slots.push((0, Some(value)));
+                let generation = self.next_generation;
+                self.next_generation = generation.wrapping_add(1);
+                self.slots.push((generation, Some(value)));
                 Key {
                     index: self.slots.len() - 1,
-                    generation: 0,
+                    generation,
                 }
             }
         }
@@ -89,7 +95,25 @@ impl<T> Slab<T> {
         }
         self.len -= 1;
         self.free.push(key.index);
-        slot.1.take()
+        let value = slot.1.take();
+        self.shrink();
+        value
+    }
+
+    /// Gives memory back once most slots are empty: the empty slots at the end are cut off
+    /// (a mio token is a slot index, so slots in use never move). A burst of connections
+    /// that has gone does not keep its table.
+    fn shrink(&mut self) {
+        if self.slots.len() < 64 || self.len * 4 > self.slots.len() {
+            return;
+        }
+        while self.slots.last().is_some_and(|(_, v)| v.is_none()) {
+            self.slots.pop();
+        }
+        let end = self.slots.len();
+        self.free.retain(|&index| index < end);
+        self.slots.shrink_to(end * 2);
+        self.free.shrink_to(self.free.len() * 2);
     }
 
     pub(crate) fn keys(&self) -> Vec<Key> {
@@ -120,5 +144,23 @@ mod tests {
         assert_eq!(s.get_mut(b), Some(&mut "b"));
         assert_eq!(s.vacant_key().index, 1);
         assert_eq!(s.len(), 1);
+    }
+
+    #[test]
+    fn a_burst_that_left_gives_its_slots_back_without_repeating_keys() {
+        let mut s = Slab::new();
+        let first = s.insert(0);
+        let burst: Vec<Key> = (1..1000).map(|i| s.insert(i)).collect();
+        for key in &burst {
+            assert_eq!(s.remove(*key), Some(key.index));
+        }
+        assert_eq!(s.len(), 1);
+        assert!(s.slots.capacity() < 64, "{} slots kept", s.slots.capacity());
+        // Slots made again never take a generation a key of the burst holds.
+        for old in &burst[..10] {
+            let new = s.insert(7);
+            assert!(s.get_mut(*old).is_none(), "{old:?} reached {new:?}");
+        }
+        assert_eq!(s.get_mut(first), Some(&mut 0));
     }
 }

@@ -167,6 +167,14 @@ impl IoThread {
     fn remove(&mut self, key: Key) {
         if let Some(object) = self.objects.remove(key) {
             self.mailbox.load.fetch_sub(1, Ordering::Relaxed);
+            if self.timers.len() > 64 && self.timers.len() > 4 * self.objects.len() {
+                // Most timers are for objects that are gone (a handshake deadline outlives
+                // its connection): forget them rather than keep them until they expire.
+                let objects = &mut self.objects;
+                self.timers
+                    .retain(|Reverse((_, k))| objects.get_mut(*k).is_some());
+                self.timers.shrink_to(2 * self.timers.len());
+            }
             if let Object::Listener(mut l) = object {
                 let _ = self.poll.registry().deregister(&mut l.listener);
                 l.socket.monitor.emit(EventKind::Closed, &l.socket.endpoint);
@@ -383,6 +391,8 @@ impl IoThread {
 }
 
 fn is_resource_exhaustion(e: &io::Error) -> bool {
-    // EMFILE 24, ENFILE 23, ENOBUFS 105, ENOMEM 12
-    matches!(e.raw_os_error(), Some(24) | Some(23) | Some(105) | Some(12))
+    matches!(
+        e.raw_os_error(),
+        Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM)
+    )
 }
