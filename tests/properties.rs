@@ -70,10 +70,22 @@ fn libzmq_sees_our_metadata_and_we_see_its() {
 }
 
 #[test]
-fn metadata_names_must_be_x_prefixed() {
+fn metadata_names_must_be_x_prefixed_property_names() {
     let ctx = Context::new();
     let s = ctx.socket(SocketType::Push).unwrap();
-    for bad in ["Color", "X-", "", "Socket-Type"] {
+    let too_long = format!("X-{}", "a".repeat(254));
+    for bad in [
+        "Color",
+        "X-",
+        "",
+        "Socket-Type",
+        "X-bad name\0",
+        "X-space name",
+        "X-nul\0",
+        "X-colon:",
+        "X-é",
+        &too_long,
+    ] {
         assert!(
             matches!(
                 s.set_metadata(bad, b"v"),
@@ -86,4 +98,6 @@ fn metadata_names_must_be_x_prefixed() {
         );
     }
     s.set_metadata("X-Ok", b"v").unwrap();
+    s.set_metadata("x-all.the+allowed_chars-09", b"v").unwrap();
+    s.set_metadata(&too_long[..255], b"").unwrap();
 }

@@ -294,14 +294,29 @@ impl Socket {
     }
 
     /// `METADATA`: an application property announced to peers in the handshake; they see it
-    /// with [`crate::Msg::property`]. The name must start with `X-` (as libzmq requires) and
-    /// be at most 255 bytes. Applies to connections made after the call.
+    /// with [`crate::Msg::property`]. The name must start with `X-` (as libzmq requires), be
+    /// at most 255 bytes and, as ZMTP property names are, use only letters, digits and
+    /// `. + _ -`; the value is at most 2^32 - 1 bytes. Applies to connections made after the
+    /// call.
+    ///
+    /// # Errors
+    /// [`Error::InvalidOption`] for a name or value outside those rules.
     pub fn set_metadata(&self, name: &str, value: &[u8]) -> Result<()> {
         let x_prefixed = name.len() > 2 && name[..2].eq_ignore_ascii_case("X-");
-        if !x_prefixed || name.len() > 255 || !name.is_ascii() {
+        let property_name = name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"+-._".contains(&b));
+        if !x_prefixed || name.len() > 255 || !property_name {
             return Err(Error::InvalidOption {
                 option: "METADATA",
-                reason: "the name must start with X- and be at most 255 ASCII bytes",
+                reason: "the name must start with X-, be at most 255 bytes and use only \
+                         letters, digits and . + _ -",
+            });
+        }
+        if u32::try_from(value.len()).is_err() {
+            return Err(Error::InvalidOption {
+                option: "METADATA",
+                reason: "the value must be shorter than 4 GiB",
             });
         }
         let mut core = self.core.borrow_mut();
