@@ -331,6 +331,16 @@ pub(crate) fn random_u32() -> u32 {
     h.finish() as u32
 }
 
+/// Gives a lookup table's memory back once most of its entries are gone (a hash map keeps
+/// its capacity after removals): a burst of peers that has left does not keep its table.
+pub(crate) fn shrink_after_removal<K: Eq + std::hash::Hash, V>(
+    map: &mut std::collections::HashMap<K, V>,
+) {
+    if map.capacity() > 64 && map.len() * 4 < map.capacity() {
+        map.shrink_to(map.len() * 2);
+    }
+}
+
 /// Grows a per-pipe table so that `idx` is a valid index.
 pub(crate) fn slot<T: Default>(table: &mut Vec<T>, idx: usize) -> &mut T {
     if table.len() <= idx {

@@ -255,6 +255,7 @@ impl<P: Pipes> Pattern<P> for Router {
         if let Some(peer) = self.peers.get_mut(idx) {
             if let Some(id) = peer.id.take() {
                 self.by_id.remove(&id);
+                super::shrink_after_removal(&mut self.by_id);
             }
             *peer = Peer::default();
         }
@@ -466,6 +467,31 @@ mod tests {
         let next = recv_all(&mut r, &mut pipes)[0][0].clone();
         let n = |id: &[u8]| u32::from_be_bytes(id[1..].try_into().unwrap());
         assert_eq!(n(&next), n(&generated).wrapping_add(1));
+    }
+
+    #[test]
+    fn the_identity_table_gives_memory_back_when_peers_leave() {
+        const PEERS: usize = 10_000;
+        let mut pipes = FakePipes::with(PEERS, 0);
+        let mut r = router();
+        for idx in 0..PEERS {
+            let id = format!("peer-{idx}");
+            Pattern::attach(&mut r, &mut pipes, idx, Some(&peer(id.as_bytes())), false);
+        }
+        assert_eq!(r.by_id.len(), PEERS);
+        let grown = r.by_id.capacity();
+        for idx in 1..PEERS {
+            Pattern::<FakePipes>::detach(&mut r, idx);
+        }
+        assert_eq!(r.by_id.len(), 1);
+        assert!(
+            r.by_id.capacity() <= 64,
+            "{} of {grown} entries kept for one peer",
+            r.by_id.capacity()
+        );
+        // The one left is still routed to.
+        send_msg(&mut r, &mut pipes, &[b"peer-0", b"still here"]).unwrap();
+        assert_eq!(pipes.pipes[0].outbound.len(), 1);
     }
 
     #[test]

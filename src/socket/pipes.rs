@@ -60,6 +60,7 @@ impl PipeTable {
     pub(crate) fn remove(&mut self, idx: usize) -> Option<PipeSlot> {
         let slot = self.slots.get_mut(idx)?.take()?;
         self.by_id.remove(&slot.id);
+        crate::pattern::shrink_after_removal(&mut self.by_id);
         self.inproc -= usize::from(slot.inproc);
         self.free.push(idx);
         Some(slot)
