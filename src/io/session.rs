@@ -313,7 +313,7 @@ impl Session {
     }
 
     fn schedule_reconnect(&mut self, why: Down, ctx: &mut Ctx<'_>) {
-        log::debug!("connection to {} down: {why:?}", self.describe());
+        log::debug!("{} down: {why:?}", self.describe());
         let options = &self.socket.options;
         if options.reconnect_ivl < 0 {
             self.link = Link::Idle { retry_at: None };
@@ -345,19 +345,26 @@ impl Session {
         self.socket.monitor.emit(kind, &self.socket.endpoint);
     }
 
-    fn describe(&self) -> String {
+    /// The connection, for logs: which socket, and the endpoint it connects to or accepted
+    /// on.
+    pub(crate) fn describe(&self) -> String {
         match &self.role {
-            Role::Accepted => "accepted peer".to_string(),
-            Role::Connecter { endpoint } => endpoint.to_string(),
+            Role::Accepted => format!(
+                "socket {}'s peer accepted on {}",
+                self.socket.id, self.socket.endpoint
+            ),
+            Role::Connecter { endpoint } => {
+                format!("socket {}'s connection to {endpoint}", self.socket.id)
+            }
         }
     }
 
     /// The connection is gone: clean up the message streams and decide what happens next.
     fn link_down(&mut self, why: Down, ctx: &mut Ctx<'_>) -> Status {
         match &why {
-            Down::Protocol(e) => log::info!("closing connection with {}: {e}", self.describe()),
-            Down::Io(e) => log::debug!("connection with {} failed: {e}", self.describe()),
-            Down::HandshakeTimeout => log::info!("handshake with {} timed out", self.describe()),
+            Down::Protocol(e) => log::info!("closing {}: {e}", self.describe()),
+            Down::Io(e) => log::debug!("{} failed: {e}", self.describe()),
+            Down::HandshakeTimeout => log::info!("the handshake of {} timed out", self.describe()),
             _ => {}
         }
         if let Link::Up(mut up) = std::mem::replace(&mut self.link, Link::Idle { retry_at: None }) {

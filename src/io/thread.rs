@@ -38,8 +38,13 @@ struct IoThread {
     objects: Slab<Object>,
     timers: BinaryHeap<Reverse<(Instant, Key)>>,
     stopping: bool,
+    /// While stopping: when to say which connections the context still waits for.
+    linger_report_at: Option<Instant>,
     busy_poll: BusyPoll,
 }
+
+/// How long a stopping context may wait on lingering connections before saying so.
+const LINGER_REPORT_AFTER: Duration = Duration::from_secs(1);
 
 /// Starts an I/O thread that polls without sleeping for up to `busy_poll` after work (see
 /// [`BusyPoll`]); returns its mailbox and handle.
@@ -56,6 +61,7 @@ pub(crate) fn spawn(
         objects: Slab::new(),
         timers: BinaryHeap::new(),
         stopping: false,
+        linger_report_at: None,
         busy_poll: BusyPoll::new(busy_poll),
     };
     let handle = std::thread::Builder::new()
@@ -70,10 +76,12 @@ impl IoThread {
         let mut commands = Vec::new();
         loop {
             let before = Instant::now();
-            let idle = self
-                .timers
-                .peek()
-                .map(|Reverse((at, _))| at.saturating_duration_since(before));
+            let next_timer = self.timers.peek().map(|Reverse((at, _))| *at);
+            let idle = match (next_timer, self.linger_report_at) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            }
+            .map(|at| at.saturating_duration_since(before));
             let timeout = self.busy_poll.timeout(before, idle);
             if let Err(e) = self.poll.poll(&mut events, timeout) {
                 if e.kind() != io::ErrorKind::Interrupted {
@@ -111,6 +119,7 @@ impl IoThread {
                 self.handle(command);
             }
             self.fire_timers();
+            self.report_lingering();
             if self.stopping && self.objects.len() == 0 {
                 break;
             }
@@ -337,6 +346,7 @@ impl IoThread {
             }
             IoCommand::Stop => {
                 self.stopping = true;
+                self.linger_report_at = Some(Instant::now() + LINGER_REPORT_AFTER);
                 for key in self.objects.keys() {
                     match self.objects.get_mut(key) {
                         Some(Object::Listener(_)) => self.remove(key),
@@ -361,6 +371,28 @@ impl IoThread {
             },
             None,
         )
+    }
+
+    /// Once a stopping context has waited `LINGER_REPORT_AFTER`, names every connection it
+    /// still waits for: a context whose drop blocks should say why.
+    fn report_lingering(&mut self) {
+        if !self.linger_report_at.is_some_and(|at| Instant::now() >= at) {
+            return;
+        }
+        self.linger_report_at = None;
+        for key in self.objects.keys() {
+            if let Some(Object::Session(s)) = self.objects.get_mut(key) {
+                log::warn!(
+                    "context terminating: still waiting (LINGER {}) for {} to deliver its \
+                     queued messages; set a shorter LINGER on the socket to wait less",
+                    match s.linger() {
+                        Some(l) => format!("{} ms", l.as_millis()),
+                        None => "infinite".to_string(),
+                    },
+                    s.describe()
+                );
+            }
+        }
     }
 
     fn fire_timers(&mut self) {
