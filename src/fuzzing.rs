@@ -2,9 +2,10 @@
 //! `cargo test`. Each takes arbitrary bytes and must never panic, hang, or allocate in
 //! proportion to a length the input merely announces. Not part of the supported API.
 
+use crate::peer::Properties;
 use crate::socket_type::SocketType;
 use crate::transport::Endpoint;
-use crate::zmtp::{Config, Connection, Decoder, Input, Properties, Security, ZapReply};
+use crate::zmtp::{Config, Connection, Decoder, Input, Security, ZapReply};
 use bytes::{Bytes, BytesMut};
 use std::time::{Duration, Instant};
 

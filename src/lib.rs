@@ -2,8 +2,7 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
-mod body_pool;
-mod body_slab;
+mod buf;
 mod context;
 mod error;
 #[doc(hidden)]
@@ -13,12 +12,12 @@ mod monitor;
 mod msg;
 mod options;
 mod pattern;
+mod peer;
 mod pipe;
 mod poll;
 mod proxy;
 mod socket;
 mod socket_type;
-mod spares;
 mod sync;
 mod transport;
 pub mod zap;
@@ -29,11 +28,12 @@ pub use error::{Error, Result};
 pub use monitor::{Event, EventKind, Monitor};
 pub use msg::Msg;
 pub use options::DEFAULT_LINGER_MS;
+pub use peer::Metadata;
 pub use poll::{poll, PollItem, POLLERR, POLLIN, POLLOUT};
 pub use proxy::{proxy, proxy_steerable};
 pub use socket::{Socket, DONTWAIT, SNDMORE};
 pub use socket_type::{SocketType, UnknownSocketType};
-pub use zmtp::{Mechanism, Metadata, ProtocolError};
+pub use zmtp::{Mechanism, ProtocolError};
 
 /// A socket may move to another thread but never be shared between two:
 ///

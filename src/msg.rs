@@ -4,7 +4,7 @@
 //! larger ones are reference-counted [`Bytes`], so fan-out, inproc and the decoder hand them
 //! on without copying.
 
-use crate::zmtp::Metadata;
+use crate::peer::Metadata;
 use bytes::{Bytes, BytesMut};
 use std::fmt;
 use std::ops::Deref;
@@ -95,10 +95,10 @@ impl Msg {
     /// A shared copy of a body too large to be inline.
     #[inline(never)]
     fn copy_out_of_line(data: &[u8]) -> Bytes {
-        if data.len() <= crate::body_slab::MAX_BODY {
-            crate::body_slab::copy(data)
+        if data.len() <= crate::buf::slab::MAX_BODY {
+            crate::buf::slab::copy(data)
         } else {
-            crate::body_pool::copy(data)
+            crate::buf::pool::copy(data)
         }
     }
 
@@ -123,10 +123,10 @@ impl Msg {
     /// assert_eq!(msg[7], 7);
     /// ```
     pub fn buffer(capacity: usize) -> BytesMut {
-        if capacity <= crate::body_slab::MAX_BODY {
-            crate::body_slab::buffer(capacity)
+        if capacity <= crate::buf::slab::MAX_BODY {
+            crate::buf::slab::buffer(capacity)
         } else {
-            crate::body_pool::buffer(capacity)
+            crate::buf::pool::buffer(capacity)
         }
     }
 
@@ -256,6 +256,15 @@ impl Msg {
             Body::Shared(b) => Some(b),
             Body::Inline { .. } => None,
         }
+    }
+}
+
+/// Pipes carry messages; a message's MORE flag is what keeps a multipart message whole
+/// across a pipe (a reader never sees part of one that the writer rolled back).
+impl crate::pipe::Item for Msg {
+    #[inline]
+    fn more(&self) -> bool {
+        Msg::more(self)
     }
 }
 

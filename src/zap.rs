@@ -36,10 +36,11 @@
 
 use crate::error::{Error, Result};
 use crate::msg::Msg;
+use crate::peer::Properties;
 use crate::poll::{poll, PollItem, POLLIN};
 use crate::socket::{Socket, DONTWAIT, SNDMORE};
 use crate::socket_type::SocketType;
-use crate::zmtp::{Properties, ZAP_ENDPOINT, ZAP_VERSION};
+use crate::zmtp::{ZAP_ENDPOINT, ZAP_VERSION};
 use crate::Context;
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};

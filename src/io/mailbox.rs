@@ -1,7 +1,8 @@
 //! Commands to an I/O thread, and the wake-up that makes its poll return.
 
-use super::slab::Key;
+use super::objects::Key;
 use super::SocketRef;
+use crate::msg::Msg;
 use crate::pipe::{PipeEnds, Wake};
 use crate::transport::{Endpoint, Listener};
 use std::net::SocketAddr;
@@ -26,7 +27,7 @@ pub(crate) enum IoCommand {
         endpoint: Endpoint,
         socket: Arc<SocketRef>,
         endpoint_id: u64,
-        pipe: Option<(u64, PipeEnds, Arc<IoWake>)>,
+        pipe: Option<(u64, PipeEnds<Msg>, Arc<IoWake>)>,
     },
     /// A pipe or a name resolution of object `key` needs attention.
     Wake(Key),

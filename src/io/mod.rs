@@ -3,11 +3,9 @@
 //! [`IoMailbox`] commands; data moves through pipes.
 
 mod busy_poll;
-mod lending;
 mod mailbox;
-mod read_buf;
+mod objects;
 mod session;
-mod slab;
 mod thread;
 mod zap;
 

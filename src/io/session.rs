@@ -8,16 +8,18 @@
 //! pipe while the batch has room and writes them with one (vectored) syscall.
 
 use super::mailbox::{IoCommand, IoMailbox, IoWake};
-use super::read_buf::ReadBuf;
-use super::slab::Key;
+use super::objects::Key;
 use super::zap::ZapClient;
 use super::SocketRef;
+use crate::buf::ReadBuf;
+use crate::buf::Received;
 use crate::monitor::EventKind;
 use crate::msg::Msg;
+use crate::peer::PeerInfo;
 use crate::pipe::{pipe_pair, PipeEnds, Read, WriteError};
 use crate::socket::{SocketCommand, SocketWake};
 use crate::transport::{self, Endpoint, Host, Stream};
-use crate::zmtp::{Connection, Input, PeerInfo, ProtocolError, Received, ZapRequest};
+use crate::zmtp::{Connection, Input, ProtocolError, ZapRequest, LONG_HEADER};
 use mio::{Interest, Registry, Token};
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -108,7 +110,7 @@ enum Down {
 
 /// The pipe side of a session and the state of the message streams through it.
 struct Flow {
-    pipe: Option<(u64, PipeEnds)>,
+    pipe: Option<(u64, PipeEnds<Msg>)>,
     /// A decoded frame waiting for inbound credit (reading is paused meanwhile).
     pending_in: Option<Msg>,
     /// The last frame taken from the outbound pipe said more frames follow.
@@ -150,7 +152,7 @@ impl Session {
         socket: Arc<SocketRef>,
         endpoint_id: u64,
         endpoint: Endpoint,
-        pipe: Option<(u64, PipeEnds, Arc<IoWake>)>,
+        pipe: Option<(u64, PipeEnds<Msg>, Arc<IoWake>)>,
         ctx: &mut Ctx<'_>,
     ) -> Session {
         let pipe = pipe.map(|(id, ends, wake)| {
@@ -166,7 +168,7 @@ impl Session {
         socket: Arc<SocketRef>,
         endpoint_id: u64,
         role: Role,
-        pipe: Option<(u64, PipeEnds)>,
+        pipe: Option<(u64, PipeEnds<Msg>)>,
     ) -> Session {
         let reconnect_ivl = Duration::from_millis(socket.options.reconnect_ivl.max(0) as u64);
         let rng =
@@ -183,7 +185,7 @@ impl Session {
                 out_torn: false,
                 out_finished: false,
             },
-            rbuf: ReadBuf::default(),
+            rbuf: ReadBuf::new(LONG_HEADER),
             reconnect_ivl,
             closing: false,
             linger_deadline: None,
@@ -614,7 +616,7 @@ impl Session {
                     }
                     Ok(Some(Input::Ready(mut peer))) => {
                         // What the connection knows of its peer beats what the peer says.
-                        let mut known = crate::zmtp::Properties::new();
+                        let mut known = crate::peer::Properties::new();
                         known.push("Peer-Address", up.stream.peer_address());
                         peer.properties.prepend(known);
                         self.socket

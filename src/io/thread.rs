@@ -3,8 +3,8 @@
 
 use super::busy_poll::BusyPoll;
 use super::mailbox::{IoCommand, IoMailbox};
+use super::objects::{Key, Slab};
 use super::session::{Ctx, Session, Status, EMFILE_BACKOFF};
-use super::slab::{Key, Slab};
 use super::SocketRef;
 use crate::monitor::EventKind;
 use crate::transport::{self, Listener};

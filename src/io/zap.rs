@@ -4,13 +4,14 @@
 //! first), so the handler may be a REP or a ROUTER, as with libzmq.
 
 use super::mailbox::{IoMailbox, IoWake};
-use super::slab::Key;
+use super::objects::Key;
 use crate::context::CtxInner;
 use crate::msg::Msg;
+use crate::peer::PeerInfo;
 use crate::pipe::{pipe_pair, Capacity, PipeEnds, Read};
 use crate::socket::{SocketCommand, SocketWake};
 use crate::socket_type::SocketType;
-use crate::zmtp::{PeerInfo, Properties, ProtocolError, ZapReply, ZAP_ENDPOINT};
+use crate::zmtp::{ProtocolError, ZapReply, ZAP_ENDPOINT};
 use bytes::Bytes;
 use std::sync::{Arc, Weak};
 
@@ -19,7 +20,7 @@ use std::sync::{Arc, Weak};
 const MAX_REPLY_FRAMES: usize = 16;
 
 pub(crate) struct ZapClient {
-    ends: PipeEnds,
+    ends: PipeEnds<Msg>,
     reply: Vec<Msg>,
 }
 
@@ -55,17 +56,10 @@ impl ZapClient {
             let _ = ends.out.write(frame);
         }
         let _ = ends.out.flush();
-        let mut properties = Properties::new();
-        properties.push("Socket-Type", SocketType::Req.as_str().as_bytes());
         handler.mailbox.post(SocketCommand::Attach {
             id: their_id,
             ends: theirs,
-            peer: PeerInfo {
-                socket_type: SocketType::Req,
-                identity: Bytes::new(),
-                minor: 1,
-                properties,
-            },
+            peer: PeerInfo::ours(SocketType::Req, &Bytes::new(), &[]),
             endpoint_id: handler.endpoint_id,
             // The other end is this I/O thread's.
             inproc: false,

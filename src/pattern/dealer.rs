@@ -4,7 +4,7 @@
 use super::{Blocked, FairQueue, LoadBalancer, Pattern, PatternOption, Pending, Pipes};
 use crate::error::Error;
 use crate::msg::Msg;
-use crate::zmtp::PeerInfo;
+use crate::peer::PeerInfo;
 
 /// DEALER socket logic.
 #[derive(Debug, Default)]

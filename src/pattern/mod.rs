@@ -29,9 +29,9 @@ pub(crate) use trie::Trie;
 
 use crate::error::Error;
 use crate::msg::{Msg, INLINE_CAPACITY};
+use crate::peer::PeerInfo;
 use crate::pipe::{Read, WriteError};
 use crate::socket_type::SocketType;
-use crate::zmtp::PeerInfo;
 use std::mem::MaybeUninit;
 
 /// What a pattern may do with the socket's pipes, by index.

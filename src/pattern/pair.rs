@@ -2,8 +2,8 @@
 
 use super::{place_pending, send_made, Blocked, Pattern, Pending, Pipes};
 use crate::msg::Msg;
+use crate::peer::PeerInfo;
 use crate::pipe::{Read, WriteError};
-use crate::zmtp::PeerInfo;
 
 /// PAIR socket logic.
 #[derive(Debug, Default)]

@@ -3,7 +3,7 @@
 use super::{Blocked, FairQueue, LoadBalancer, Pattern, Pending, Pipes};
 use crate::error::Error;
 use crate::msg::Msg;
-use crate::zmtp::PeerInfo;
+use crate::peer::PeerInfo;
 
 /// PUSH: distributes whole messages round robin over every peer.
 #[derive(Debug, Default)]

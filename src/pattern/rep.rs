@@ -8,8 +8,8 @@
 use super::{Blocked, FairQueue, Pattern, Pipes};
 use crate::error::Error;
 use crate::msg::Msg;
+use crate::peer::PeerInfo;
 use crate::pipe::WriteError;
-use crate::zmtp::PeerInfo;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {

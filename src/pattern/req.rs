@@ -16,7 +16,7 @@ use super::dealer::probe;
 use super::{Blocked, FairQueue, LoadBalancer, Pattern, PatternOption, Pipes};
 use crate::error::Error;
 use crate::msg::Msg;
-use crate::zmtp::PeerInfo;
+use crate::peer::PeerInfo;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {

@@ -15,7 +15,7 @@ use super::dealer::probe;
 use super::{slot, Blocked, FairQueue, Pattern, PatternOption, Pipes};
 use crate::error::Error;
 use crate::msg::{Msg, INLINE_CAPACITY};
-use crate::zmtp::PeerInfo;
+use crate::peer::PeerInfo;
 use bytes::Bytes;
 use std::collections::HashMap;
 
@@ -419,14 +419,13 @@ impl<P: Pipes> Pattern<P> for Router {
 mod tests {
     use super::*;
     use crate::pattern::fake::{deliver, recv_all, send_msg, FakePipes};
+    use crate::peer::Properties;
     use crate::socket_type::SocketType;
-    use crate::zmtp::Properties;
 
     fn peer(identity: &[u8]) -> PeerInfo {
         PeerInfo {
             socket_type: SocketType::Dealer,
             identity: Bytes::copy_from_slice(identity),
-            minor: 1,
             properties: Properties::new(),
         }
     }

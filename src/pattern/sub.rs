@@ -16,8 +16,8 @@
 use super::{prefixed, slot, Blocked, Dist, FairQueue, Pattern, PatternOption, Pipes, Trie};
 use crate::error::Error;
 use crate::msg::Msg;
+use crate::peer::PeerInfo;
 use crate::pipe::WriteError;
-use crate::zmtp::PeerInfo;
 
 /// SUB / XSUB socket logic.
 #[derive(Debug)]
@@ -256,14 +256,13 @@ impl<P: Pipes> Pattern<P> for Sub {
 mod tests {
     use super::*;
     use crate::pattern::fake::{deliver, recv_all, send_msg, FakePipes};
+    use crate::peer::Properties;
     use crate::socket_type::SocketType;
-    use crate::zmtp::Properties;
 
     fn peer() -> PeerInfo {
         PeerInfo {
             socket_type: SocketType::Pub,
             identity: Default::default(),
-            minor: 1,
             properties: Properties::new(),
         }
     }

@@ -14,8 +14,8 @@
 use super::{prefixed, slot, Blocked, Dist, Pattern, PatternOption, Pipes, Trie};
 use crate::error::Error;
 use crate::msg::Msg;
+use crate::peer::PeerInfo;
 use crate::pipe::Read;
-use crate::zmtp::PeerInfo;
 use std::collections::VecDeque;
 
 #[derive(Debug)]
@@ -519,8 +519,7 @@ mod tests {
         let peer = PeerInfo {
             socket_type: crate::socket_type::SocketType::Sub,
             identity: Default::default(),
-            minor: 1,
-            properties: crate::zmtp::Properties::new(),
+            properties: crate::peer::Properties::new(),
         };
         Pattern::peer_ready(&mut p, &mut pipes, 0, &peer);
         subscribe(&mut pipes, &mut p, 0, b"old");

@@ -19,16 +19,8 @@ pub(crate) use prefetch::WriteAhead;
 pub(crate) use queue::{channel, Item, Read, Reader, Wake, WriteError, Writer};
 use slot::{slot, SlotReader, SlotWriter};
 
-use crate::msg::Msg;
 use std::mem::MaybeUninit;
 use std::sync::Arc;
-
-impl Item for Msg {
-    #[inline]
-    fn more(&self) -> bool {
-        Msg::more(self)
-    }
-}
 
 /// How much a pipe direction may hold.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -40,20 +32,20 @@ pub(crate) enum Capacity {
 }
 
 /// The sending side of one pipe direction.
-pub(crate) enum OutPipe {
-    Queue(Writer<Msg>),
-    Slot(SlotWriter<Msg>),
+pub(crate) enum OutPipe<T> {
+    Queue(Writer<T>),
+    Slot(SlotWriter<T>),
 }
 
 /// The receiving side of one pipe direction.
-pub(crate) enum InPipe {
-    Queue(Reader<Msg>),
-    Slot(SlotReader<Msg>),
+pub(crate) enum InPipe<T> {
+    Queue(Reader<T>),
+    Slot(SlotReader<T>),
 }
 
-impl OutPipe {
+impl<T: Item> OutPipe<T> {
     #[inline]
-    pub(crate) fn write(&mut self, msg: Msg) -> Result<(), WriteError<Msg>> {
+    pub(crate) fn write(&mut self, msg: T) -> Result<(), WriteError<T>> {
         match self {
             OutPipe::Queue(w) => w.write(msg),
             OutPipe::Slot(w) => w.write(msg),
@@ -63,7 +55,7 @@ impl OutPipe {
     /// Makes the next message in place once there is room for it (see
     /// `Writer::write_in_place`): when the pipe refuses it, `make` has not run.
     #[inline]
-    pub(crate) fn write_with(&mut self, make: impl FnOnce() -> Msg) -> Result<(), WriteError<()>> {
+    pub(crate) fn write_with(&mut self, make: impl FnOnce() -> T) -> Result<(), WriteError<()>> {
         self.write_in_place(|slot| slot.write(make()))
     }
 
@@ -72,7 +64,7 @@ impl OutPipe {
     #[inline(always)]
     pub(crate) fn write_in_place(
         &mut self,
-        place: impl FnOnce(&mut MaybeUninit<Msg>) -> &mut Msg,
+        place: impl FnOnce(&mut MaybeUninit<T>) -> &mut T,
     ) -> Result<(), WriteError<()>> {
         match self {
             OutPipe::Queue(w) => w.write_in_place(place),
@@ -113,9 +105,9 @@ impl OutPipe {
     }
 }
 
-impl InPipe {
+impl<T: Item> InPipe<T> {
     #[inline]
-    pub(crate) fn read(&mut self) -> Read<Msg> {
+    pub(crate) fn read(&mut self) -> Read<T> {
         match self {
             InPipe::Queue(r) => r.read(),
             InPipe::Slot(r) => r.read(),
@@ -124,7 +116,7 @@ impl InPipe {
 
     /// Moves the next message into `dst`.
     #[inline]
-    pub(crate) fn read_into(&mut self, dst: &mut Msg) -> Read<()> {
+    pub(crate) fn read_into(&mut self, dst: &mut T) -> Read<()> {
         match self {
             InPipe::Queue(r) => r.read_into(dst),
             InPipe::Slot(r) => r.read().map(|msg| *dst = msg),
@@ -134,7 +126,7 @@ impl InPipe {
     /// Lends the next message to `f` without moving it out of the pipe (see
     /// `Reader::read_in_place`).
     #[inline]
-    pub(crate) fn read_in_place<R>(&mut self, f: impl FnOnce(&Msg) -> R) -> Read<R> {
+    pub(crate) fn read_in_place<R>(&mut self, f: impl FnOnce(&T) -> R) -> Read<R> {
         match self {
             InPipe::Queue(r) => r.read_in_place(f),
             InPipe::Slot(r) => r.read().map(|msg| f(&msg)),
@@ -166,16 +158,16 @@ impl InPipe {
 }
 
 /// Both ends a party holds of a bidirectional pipe: what it sends and what it receives.
-pub(crate) struct PipeEnds {
-    pub(crate) out: OutPipe,
-    pub(crate) inb: InPipe,
+pub(crate) struct PipeEnds<T> {
+    pub(crate) out: OutPipe<T>,
+    pub(crate) inb: InPipe<T>,
 }
 
-fn direction(
+fn direction<T: Item>(
     capacity: Capacity,
     wake_reader: Arc<dyn Wake>,
     wake_writer: Arc<dyn Wake>,
-) -> (OutPipe, InPipe) {
+) -> (OutPipe<T>, InPipe<T>) {
     match capacity {
         Capacity::Messages(hwm) => {
             let (w, r) = channel(hwm, wake_reader, wake_writer);
@@ -193,12 +185,12 @@ fn direction(
 /// `a_to_b` limits what is queued from `a` to `b`, `b_to_a` the other way. `wake_a` is
 /// called when `a` must look at the pipe again (data arrived while it slept, or credit
 /// returned while it waited), `wake_b` likewise for `b`.
-pub(crate) fn pipe_pair(
+pub(crate) fn pipe_pair<T: Item>(
     a_to_b: Capacity,
     b_to_a: Capacity,
     wake_a: Arc<dyn Wake>,
     wake_b: Arc<dyn Wake>,
-) -> (PipeEnds, PipeEnds) {
+) -> (PipeEnds<T>, PipeEnds<T>) {
     let (a_out, b_in) = direction(a_to_b, wake_b.clone(), wake_a.clone());
     let (b_out, a_in) = direction(b_to_a, wake_a, wake_b);
     (
@@ -216,9 +208,11 @@ pub(crate) fn pipe_pair(
 #[cfg(all(test, loom))]
 mod loom_tests;
 
-#[cfg(all(test, not(loom)))]
+#[cfg(test)]
 mod tests {
+    #![cfg(not(loom))]
     use super::*;
+    use crate::msg::Msg;
 
     struct Nobody;
 

@@ -6,11 +6,11 @@ use crate::io::{IoCommand, IoWake, SocketRef};
 use crate::monitor::EventKind;
 use crate::options::Options;
 use crate::pattern::Pattern;
+use crate::peer::{check_compatible, PeerInfo};
 use crate::pipe::{pipe_pair, Capacity};
 use crate::socket_type::SocketType;
 use crate::transport::inproc::{Binder, LateSocketWake, Pending};
 use crate::transport::{self, Endpoint, Host};
-use crate::zmtp::{PeerInfo, Properties};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
@@ -29,20 +29,11 @@ impl Core {
 
     /// What an inproc peer learns of us: what a READY would say.
     pub(super) fn our_peer_info(&self) -> PeerInfo {
-        let mut properties = Properties::new();
-        properties.push("Socket-Type", self.socket_type.as_str().as_bytes());
-        if self.socket_type.sends_identity() {
-            properties.push("Identity", self.options.routing_id.clone());
-        }
-        for (name, value) in &self.options.metadata {
-            properties.push(name, value.clone());
-        }
-        PeerInfo {
-            socket_type: self.socket_type,
-            identity: self.options.routing_id.clone(),
-            minor: 1,
-            properties,
-        }
+        PeerInfo::ours(
+            self.socket_type,
+            &self.options.routing_id,
+            &self.options.metadata,
+        )
     }
 
     fn record(
@@ -176,14 +167,8 @@ impl Core {
         let mut registry = self.ctx.inproc();
         let peer = match registry.lookup(&name).cloned() {
             Some(binder) => {
-                if !self.socket_type.is_compatible(binder.peer.socket_type) {
-                    return Err(Error::Protocol(
-                        crate::zmtp::ProtocolError::IncompatibleSocketType {
-                            ours: self.socket_type.as_str(),
-                            peer: binder.peer.socket_type.as_str().to_string(),
-                        },
-                    ));
-                }
+                check_compatible(self.socket_type, binder.peer.socket_type)
+                    .map_err(|refused| Error::Protocol(refused.into()))?;
                 let their_id = binder.mailbox.next_pipe_id();
                 let (mine, theirs) = pipe_pair(
                     inproc_capacity(

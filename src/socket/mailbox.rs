@@ -2,8 +2,9 @@
 //! in an application thread. Posting happens only on sleep→busy edges (a pipe became readable
 //! or writable again, a pipe was attached), never per message.
 
+use crate::msg::Msg;
+use crate::peer::PeerInfo;
 use crate::pipe::{PipeEnds, Wake};
-use crate::zmtp::PeerInfo;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
@@ -16,7 +17,7 @@ pub(crate) enum SocketCommand {
     /// connect) it belongs to.
     Attach {
         id: u64,
-        ends: PipeEnds,
+        ends: PipeEnds<Msg>,
         peer: PeerInfo,
         endpoint_id: u64,
         /// The other end belongs to a socket (inproc), not to a session.

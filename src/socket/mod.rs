@@ -15,9 +15,9 @@ use crate::monitor::{Monitor, MonitorSlot};
 use crate::msg::Msg;
 use crate::options::{millis, Options};
 use crate::pattern::{make_pending, AnyPattern, Blocked, Pattern, PatternOption, Pending};
+use crate::peer::PeerInfo;
 use crate::pipe::{PipeEnds, Read};
 use crate::socket_type::SocketType;
-use crate::zmtp::PeerInfo;
 use pipes::{PipeSlot, PipeTable};
 use readiness::ReadinessFd;
 use std::cell::RefCell;
@@ -346,7 +346,7 @@ impl Core {
     fn attach(
         &mut self,
         id: u64,
-        mut ends: PipeEnds,
+        mut ends: PipeEnds<Msg>,
         peer: Option<PeerInfo>,
         endpoint_id: u64,
         connected: bool,

@@ -3,14 +3,14 @@
 
 use crate::msg::Msg;
 use crate::pattern::Pipes;
+use crate::peer::{Metadata, PeerInfo};
 use crate::pipe::{PipeEnds, Read, WriteError};
-use crate::zmtp::{Metadata, PeerInfo};
 use std::collections::HashMap;
 use std::sync::Arc;
 
 pub(crate) struct PipeSlot {
     pub(crate) id: u64,
-    pub(crate) ends: PipeEnds,
+    pub(crate) ends: PipeEnds<Msg>,
     /// What the peer's handshake said; `None` until a connecter's first handshake.
     #[allow(dead_code)] // read by the routing patterns
     pub(crate) peer: Option<PeerInfo>,
@@ -99,7 +99,7 @@ impl PipeTable {
     }
 
     #[inline]
-    fn ends(&mut self, idx: usize) -> &mut PipeEnds {
+    fn ends(&mut self, idx: usize) -> &mut PipeEnds<Msg> {
         &mut self.slots[idx]
             .as_mut()
             .expect("patterns only use attached pipes")

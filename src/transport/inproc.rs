@@ -1,9 +1,10 @@
 //! The inproc registry: names bound in a context, and connects waiting for their binder.
 //! Inproc peers share a pipe directly, socket to socket: no I/O thread, no copy.
 
+use crate::msg::Msg;
+use crate::peer::PeerInfo;
 use crate::pipe::{PipeEnds, Wake};
 use crate::socket::{SocketCommand, SocketMailbox};
-use crate::zmtp::PeerInfo;
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
@@ -20,7 +21,7 @@ pub(crate) struct Binder {
 
 /// A connect made before the name was bound: the binder's ends wait here.
 pub(crate) struct Pending {
-    pub(crate) ends: PipeEnds,
+    pub(crate) ends: PipeEnds<Msg>,
     pub(crate) peer: PeerInfo,
     pub(crate) wake: Arc<LateSocketWake>,
 }

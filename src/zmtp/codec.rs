@@ -4,6 +4,7 @@
 
 use super::frame_flags::{COMMAND, LONG, MORE};
 use super::ProtocolError;
+use crate::buf::Received;
 use crate::msg::{Msg, INLINE_CAPACITY};
 use bytes::{Buf, Bytes, BytesMut};
 use std::collections::VecDeque;
@@ -11,32 +12,6 @@ use std::io::IoSlice;
 
 /// The header of a frame whose body is longer than 255 bytes: flags, then an 8-byte size.
 pub(crate) const LONG_HEADER: usize = 9;
-
-/// Received bytes that frames are taken off the front of: a plain `BytesMut`, or a session's
-/// receive buffer, which keeps track of the bytes it gives away so that it can reuse its
-/// memory once they are all dropped.
-pub(crate) trait Received {
-    /// The bytes not yet taken.
-    fn bytes(&self) -> &[u8];
-    /// Drops `n` bytes off the front (headers, bodies copied out).
-    fn skip(&mut self, n: usize);
-    /// Takes `n` bytes off the front, without a copy.
-    fn take(&mut self, n: usize) -> Bytes;
-}
-
-impl Received for BytesMut {
-    fn bytes(&self) -> &[u8] {
-        self
-    }
-
-    fn skip(&mut self, n: usize) {
-        self.advance(n);
-    }
-
-    fn take(&mut self, n: usize) -> Bytes {
-        self.split_to(n).freeze()
-    }
-}
 
 /// A decoded frame, before the connection interprets it.
 #[derive(Debug)]

@@ -1,8 +1,9 @@
-//! ZMTP commands: `name-len(1) name data`, and the metadata properties READY carries
-//! (`name-len(1) name value-len(4, BE) value`). Every length is checked against what is
-//! left before it is used.
+//! ZMTP commands: `name-len(1) name data`. Every length is checked against what is left
+//! before it is used; the metadata properties READY and INITIATE carry are parsed by
+//! [`crate::peer::Properties`].
 
 use super::ProtocolError;
+use crate::peer::Properties;
 use bytes::{Buf, Bytes};
 
 /// A parsed command.
@@ -53,7 +54,9 @@ impl Command {
         let name = body.split_to(name_len);
         let data = body;
         Ok(match &name[..] {
-            b"READY" => Command::Ready(Properties::parse(data)?),
+            b"READY" => Command::Ready(
+                Properties::parse(data).map_err(|_| ProtocolError::MalformedCommand("READY"))?,
+            ),
             b"ERROR" => parse_error(&data)?,
             b"PING" => {
                 if data.len() < 2 {
@@ -69,7 +72,9 @@ impl Command {
             b"HELLO" => parse_hello(data)?,
             b"WELCOME" if data.is_empty() => Command::Welcome,
             b"WELCOME" => return Err(ProtocolError::MalformedCommand("WELCOME")),
-            b"INITIATE" => Command::Initiate(Properties::parse(data)?),
+            b"INITIATE" => Command::Initiate(
+                Properties::parse(data).map_err(|_| ProtocolError::MalformedCommand("INITIATE"))?,
+            ),
             _ => Command::Unknown,
         })
     }
@@ -140,92 +145,6 @@ pub(crate) fn encode_hello(username: &[u8], password: &[u8]) -> Vec<u8> {
         data.extend_from_slice(&field[..field.len().min(255)]);
     }
     Command::encode("HELLO", &data)
-}
-
-/// Metadata properties, in the order received. Names compare case-insensitively.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(crate) struct Properties(Vec<(String, Bytes)>);
-
-impl Properties {
-    pub(crate) fn new() -> Properties {
-        Properties(Vec::new())
-    }
-
-    pub(crate) fn push(&mut self, name: &str, value: impl Into<Bytes>) {
-        self.0.push((name.to_string(), value.into()));
-    }
-
-    /// Puts `others` in front, so that where both have a name, theirs is the one found.
-    pub(crate) fn prepend(&mut self, others: Properties) {
-        let mine = std::mem::replace(&mut self.0, others.0);
-        self.0.extend(mine);
-    }
-
-    /// The value of property `name` (case-insensitive).
-    pub(crate) fn get(&self, name: &str) -> Option<&Bytes> {
-        self.0
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v)
-    }
-
-    /// Parses properties; any length running past the end is an error, never a panic.
-    pub(crate) fn parse(mut data: Bytes) -> Result<Properties, ProtocolError> {
-        let mut props = Vec::new();
-        while !data.is_empty() {
-            let name_len = data[0] as usize;
-            if name_len == 0 || data.len() < 1 + name_len + 4 {
-                return Err(ProtocolError::MalformedCommand("READY"));
-            }
-            data.advance(1);
-            let name = data.split_to(name_len);
-            let value_len = data.get_u32() as usize;
-            if value_len > data.len() {
-                return Err(ProtocolError::MalformedCommand("READY"));
-            }
-            let value = data.split_to(value_len);
-            let name = std::str::from_utf8(&name)
-                .map_err(|_| ProtocolError::MalformedCommand("READY"))?
-                .to_string();
-            props.push((name, value));
-        }
-        Ok(Properties(props))
-    }
-
-    pub(crate) fn encode(&self, out: &mut Vec<u8>) {
-        for (name, value) in &self.0 {
-            out.push(name.len() as u8);
-            out.extend_from_slice(name.as_bytes());
-            out.extend_from_slice(&(value.len() as u32).to_be_bytes());
-            out.extend_from_slice(value);
-        }
-    }
-}
-
-/// A peer's metadata: the properties of its READY command plus what the connection knows
-/// (`Peer-Address`). Shared by every message received from that peer.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Metadata(Properties);
-
-impl Metadata {
-    pub(crate) fn new(properties: Properties) -> Metadata {
-        Metadata(properties)
-    }
-
-    /// The value of property `name` (case-insensitive).
-    pub fn get(&self, name: &str) -> Option<&[u8]> {
-        self.0.get(name).map(|v| &v[..])
-    }
-
-    /// The value of property `name` as text, if it is UTF-8.
-    pub fn get_str(&self, name: &str) -> Option<&str> {
-        self.get(name).and_then(|v| std::str::from_utf8(v).ok())
-    }
-
-    /// Every property, in the order the peer sent them.
-    pub fn iter(&self) -> impl Iterator<Item = (&str, &[u8])> {
-        self.0 .0.iter().map(|(n, v)| (n.as_str(), &v[..]))
-    }
 }
 
 #[cfg(test)]

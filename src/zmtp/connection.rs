@@ -18,12 +18,12 @@
 //!  PLAIN server:        (HELLO) ─► ZAP ─► WELCOME ─► (INITIATE) ─► READY
 //! ```
 
-use super::command::{encode_hello, is_mechanism_command, Command, Properties, MAX_PING_CONTEXT};
+use super::command::{encode_hello, is_mechanism_command, Command, MAX_PING_CONTEXT};
 use super::zap::{ZapReply, ZapRequest};
-use super::{
-    Decoder, Greeting, Mechanism, OutQueue, ProtocolError, RawFrame, Received, GREETING_LEN,
-};
+use super::{Decoder, Greeting, Mechanism, OutQueue, ProtocolError, RawFrame, GREETING_LEN};
+use crate::buf::Received;
 use crate::msg::Msg;
+use crate::peer::{PeerInfo, Properties};
 use crate::socket_type::SocketType;
 use bytes::Bytes;
 use std::time::{Duration, Instant};
@@ -80,18 +80,6 @@ struct Liveness {
     ping_unanswered_since: Option<Instant>,
     /// The TTL the peer announced in its last PING: close if it goes silent that long.
     peer_ttl: Option<Duration>,
-}
-
-/// What the handshake told us about the peer. Identity, version and properties are kept for
-/// the routing patterns and message properties built on top.
-#[derive(Debug, Clone)]
-#[allow(dead_code)]
-pub(crate) struct PeerInfo {
-    pub(crate) socket_type: SocketType,
-    pub(crate) identity: Bytes,
-    /// ZMTP minor version: 0 for a 3.0 peer (subscriptions travel as messages then).
-    pub(crate) minor: u8,
-    pub(crate) properties: Properties,
 }
 
 /// An event coming out of the received bytes.
@@ -509,7 +497,7 @@ impl Connection {
 
     /// The peer's properties arrived and the handshake is complete.
     fn activate(&mut self, properties: Properties, minor: u8) -> Result<Input, ProtocolError> {
-        let mut peer = self.check_peer(properties, minor)?;
+        let mut peer = PeerInfo::from_properties(properties, self.config.socket_type)?;
         if let Zap::Allowed(learned) = std::mem::replace(&mut self.zap, Zap::Idle) {
             // What the handler says about the peer takes precedence over what it says itself.
             peer.properties.prepend(learned);
@@ -525,37 +513,11 @@ impl Connection {
 
     /// Queues READY or INITIATE with our properties.
     fn send_properties(&mut self, command: &str) {
-        let mut props = Properties::new();
-        props.push("Socket-Type", self.config.socket_type.as_str().as_bytes());
-        if self.config.socket_type.sends_identity() {
-            props.push("Identity", self.config.identity.clone());
-        }
-        for (name, value) in &self.config.metadata {
-            props.push(name, value.clone());
-        }
+        let config = &self.config;
+        let ours = PeerInfo::ours(config.socket_type, &config.identity, &config.metadata);
         let mut data = Vec::new();
-        props.encode(&mut data);
+        ours.properties.encode(&mut data);
         self.out.push_command(&Command::encode(command, &data));
-    }
-
-    fn check_peer(&self, properties: Properties, minor: u8) -> Result<PeerInfo, ProtocolError> {
-        let socket_type = properties
-            .get("Socket-Type")
-            .and_then(|name| SocketType::from_wire(name))
-            .ok_or(ProtocolError::BadSocketType)?;
-        if !self.config.socket_type.is_compatible(socket_type) {
-            return Err(ProtocolError::IncompatibleSocketType {
-                ours: self.config.socket_type.as_str(),
-                peer: socket_type.as_str().to_string(),
-            });
-        }
-        let identity = properties.get("Identity").cloned().unwrap_or_default();
-        Ok(PeerInfo {
-            socket_type,
-            identity,
-            minor,
-            properties,
-        })
     }
 
     fn handle_command(&mut self, command: Command) -> Result<Option<Input>, ProtocolError> {

@@ -85,3 +85,17 @@ impl ProtocolError {
         }
     }
 }
+
+impl From<crate::peer::Refused> for ProtocolError {
+    fn from(refused: crate::peer::Refused) -> ProtocolError {
+        match refused {
+            crate::peer::Refused::BadSocketType => ProtocolError::BadSocketType,
+            crate::peer::Refused::Incompatible { ours, peer } => {
+                ProtocolError::IncompatibleSocketType {
+                    ours: ours.as_str(),
+                    peer: peer.as_str().to_string(),
+                }
+            }
+        }
+    }
+}

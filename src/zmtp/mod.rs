@@ -8,10 +8,8 @@ mod error;
 mod greeting;
 mod zap;
 
-pub(crate) use codec::{Decoder, OutQueue, RawFrame, Received, LONG_HEADER, MAX_SEGMENTS};
-pub use command::Metadata;
-pub(crate) use command::Properties;
-pub(crate) use connection::{Config, Connection, Input, PeerInfo, Security};
+pub(crate) use codec::{Decoder, OutQueue, RawFrame, LONG_HEADER, MAX_SEGMENTS};
+pub(crate) use connection::{Config, Connection, Input, Security};
 pub use error::ProtocolError;
 pub use greeting::Mechanism;
 pub(crate) use greeting::{Greeting, GREETING_LEN};

@@ -2,8 +2,9 @@
 //! handler bound at `inproc://zeromq.zap.01`, and the reply it gets back. Only the encoding
 //! and the checks live here; moving them is the session's business.
 
-use super::{Properties, ProtocolError};
+use super::ProtocolError;
 use crate::msg::Msg;
+use crate::peer::Properties;
 use bytes::Bytes;
 
 /// The inproc name a ZAP handler binds, as in libzmq.

@@ -23,7 +23,7 @@
 //!   a peer that has not authenticated costs the bytes it actually sent, not a read chunk.
 
 use super::lending::{Lender, Recycler, Retired};
-use crate::zmtp::{Received, LONG_HEADER};
+use super::Received;
 use bytes::{Buf, Bytes, BytesMut};
 use std::io::{self, Read};
 
@@ -49,7 +49,6 @@ fn recycle(retired: Retired) {
     RECYCLER.with(|r| r.borrow_mut().retire(retired));
 }
 
-#[derive(Default)]
 pub(crate) struct ReadBuf {
     buf: BytesMut,
     /// The room after `buf`'s bytes that the last read zeroed but did not fill, split off
@@ -58,12 +57,27 @@ pub(crate) struct ReadBuf {
     room: BytesMut,
     /// The length on the wire of the last frame decoded, if it was a large one.
     large: Option<usize>,
+    /// The length on the wire of a large frame's header (the buffer does not read frames,
+    /// it only plans room for them).
+    long_header: usize,
     /// Set while `buf` is a large buffer, which keeps every byte taken off its front (or
     /// gets it back) so that it is reused without being zeroed again.
     lender: Option<Lender>,
 }
 
 impl ReadBuf {
+    /// An empty buffer for frames whose headers take `long_header` bytes when their bodies
+    /// are large.
+    pub(crate) fn new(long_header: usize) -> ReadBuf {
+        ReadBuf {
+            buf: BytesMut::new(),
+            room: BytesMut::new(),
+            large: None,
+            long_header,
+            lender: None,
+        }
+    }
+
     /// Forgets the bytes of a connection that went away, keeping the allocation.
     pub(crate) fn clear(&mut self) {
         match self.lender.take() {
@@ -109,13 +123,13 @@ impl ReadBuf {
 
     /// Forgets the bytes and the allocation.
     pub(crate) fn release(&mut self) {
-        *self = ReadBuf::default();
+        *self = ReadBuf::new(self.long_header);
     }
 
     /// A body of `size` bytes was decoded.
     #[inline]
     pub(crate) fn note_frame(&mut self, size: usize) {
-        self.large = (size >= LARGE_FRAME).then_some(LONG_HEADER + size);
+        self.large = (size >= LARGE_FRAME).then_some(self.long_header + size);
     }
 
     /// The size of a new buffer for large frames of `frame` bytes on the wire, which starts
@@ -123,8 +137,12 @@ impl ReadBuf {
     /// `PREALLOC_MAX`, stretched to end where a frame ends if the frames to come are as
     /// long. The current frame ends `wants` bytes in when its header is decoded (its body
     /// then wants more than a header's worth), else a whole frame from the start.
-    fn large_size(frame: usize, wants: usize) -> usize {
-        let first = if wants > LONG_HEADER { wants } else { frame };
+    fn large_size(&self, frame: usize, wants: usize) -> usize {
+        let first = if wants > self.long_header {
+            wants
+        } else {
+            frame
+        };
         if frame > PREALLOC_MAX || first > PREALLOC_MAX {
             return PREALLOC_MAX;
         }
@@ -162,7 +180,7 @@ impl ReadBuf {
         if full {
             let size = self
                 .large
-                .map_or(PREALLOC_MAX, |frame| Self::large_size(frame, wants));
+                .map_or(PREALLOC_MAX, |frame| self.large_size(frame, wants));
             if len + chunk <= size {
                 // A new large buffer; the undecoded tail moves over (at most one frame's
                 // worth of bytes).
@@ -224,6 +242,7 @@ impl Received for ReadBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::zmtp::LONG_HEADER;
 
     /// A reader that hands out `total` bytes in reads of at most `per_read`.
     struct Source {
@@ -242,7 +261,7 @@ mod tests {
 
     #[test]
     fn announced_sizes_cost_at_most_one_buffer_until_bytes_arrive() {
-        let mut rb = ReadBuf::default();
+        let mut rb = ReadBuf::new(LONG_HEADER);
         let mut src = Source {
             left: 10,
             per_read: 10,
@@ -254,7 +273,7 @@ mod tests {
 
     #[test]
     fn a_handshaking_peer_costs_what_it_sent() {
-        let mut rb = ReadBuf::default();
+        let mut rb = ReadBuf::new(LONG_HEADER);
         let mut src = Source {
             left: 5,
             per_read: usize::MAX,
@@ -277,7 +296,7 @@ mod tests {
 
     #[test]
     fn large_frames_share_one_buffer_and_reads_fill_it() {
-        let mut rb = ReadBuf::default();
+        let mut rb = ReadBuf::new(LONG_HEADER);
         rb.note_frame(64 * 1024);
         let mut src = Source {
             left: usize::MAX,
@@ -345,7 +364,7 @@ mod tests {
     /// and returns how many buffers they lie in (a body that does not follow the previous
     /// one's header in memory starts a new one).
     fn buffers_holding(body: usize, count: usize, max_read: usize) -> usize {
-        let mut rb = ReadBuf::default();
+        let mut rb = ReadBuf::new(LONG_HEADER);
         let mut dec = crate::zmtp::Decoder::new(None);
         let mut src = Frames::new(body, max_read);
         let mut bodies: Vec<crate::msg::Msg> = Vec::new();
@@ -396,7 +415,7 @@ mod tests {
     #[test]
     fn large_buffers_come_back_once_their_bodies_are_dropped() {
         for body in [64 * 1024, 600_000] {
-            let mut rb = ReadBuf::default();
+            let mut rb = ReadBuf::new(LONG_HEADER);
             let mut dec = crate::zmtp::Decoder::new(None);
             let mut src = Frames::new(body, 100_000);
             let (mut frames, mut buffers, mut new_buffers) = (0, 0, 0);
@@ -462,7 +481,7 @@ mod tests {
     /// reuse of a buffer or of its zeroed room ever overwrites a body still held.
     #[test]
     fn bytes_survive_buffer_reuse_in_order() {
-        let mut rb = ReadBuf::default();
+        let mut rb = ReadBuf::new(LONG_HEADER);
         let mut src = Pattern {
             offset: 0,
             rng: 0x9e37_79b9_7f4a_7c15,

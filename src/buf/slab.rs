@@ -15,8 +15,8 @@
 //! once every body cut from it is gone; a slab whose bodies are still in flight is passed
 //! over for a new one.
 
+use super::spares::Spares;
 use crate::pipe::WriteAhead;
-use crate::spares::Spares;
 use bytes::{Bytes, BytesMut};
 use std::cell::RefCell;
 
@@ -71,7 +71,7 @@ pub(crate) fn buffer(capacity: usize) -> BytesMut {
 }
 
 fn class_of(len: usize) -> usize {
-    crate::body_pool::ceil_log2(len).saturating_sub(SMALLEST_LOG2) as usize
+    super::pool::ceil_log2(len).saturating_sub(SMALLEST_LOG2) as usize
 }
 
 fn piece_size(class: usize) -> usize {

@@ -72,7 +72,7 @@ fn class_of(len: usize) -> Option<usize> {
 }
 
 /// The exponent of the smallest power of two that holds `len` bytes (at least 1): the size
-/// classes of copied bodies, here and in [`crate::body_slab`].
+/// classes of copied bodies, here and in [`super::slab`].
 pub(crate) fn ceil_log2(len: usize) -> u32 {
     len.max(1).next_power_of_two().trailing_zeros()
 }
