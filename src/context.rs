@@ -1,10 +1,8 @@
 //! The context: I/O threads, the inproc registry, and termination.
 
+use crate::command::{Done, InprocRegistry, IoCommand, IoMailbox, Registry, SocketMailbox};
 use crate::error::{Error, Result};
-use crate::io::{self, Done, IoCommand, IoMailbox};
-use crate::socket::{Socket, SocketMailbox};
-use crate::socket_type::SocketType;
-use crate::transport::inproc;
+use crate::io;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -39,7 +37,7 @@ pub(crate) struct CtxInner {
     io: Vec<IoThreadHandle>,
     terminated: AtomicBool,
     sockets: Mutex<HashMap<u64, Arc<SocketMailbox>>>,
-    inproc: Mutex<inproc::Registry>,
+    inproc: Arc<InprocRegistry>,
     next_id: AtomicU64,
 }
 
@@ -87,7 +85,7 @@ impl ContextBuilder {
             io: Vec::with_capacity(self.io_threads),
             terminated: AtomicBool::new(false),
             sockets: Mutex::new(HashMap::new()),
-            inproc: Mutex::new(inproc::Registry::default()),
+            inproc: Arc::default(),
             next_id: AtomicU64::new(1),
         };
         for index in 0..self.io_threads {
@@ -146,15 +144,15 @@ impl Context {
         }
     }
 
-    /// Creates a socket of the given type.
-    pub fn socket(&self, socket_type: SocketType) -> Result<Socket> {
-        Socket::new(self.handle.0.clone(), socket_type)
-    }
-
     /// Terminates the context now (see the type's documentation). Blocks until every
     /// connection has delivered its queued messages or run out of linger.
     pub fn terminate(&self) {
         self.handle.0.terminate();
+    }
+
+    /// What the context's sockets share.
+    pub(crate) fn inner(&self) -> &Arc<CtxInner> {
+        &self.handle.0
     }
 }
 
@@ -178,11 +176,16 @@ impl CtxInner {
 
     pub(crate) fn unregister_socket(&self, id: u64) {
         lock(&self.sockets).remove(&id);
-        lock(&self.inproc).unbind_all(id);
+        self.inproc.lock().unbind_all(id);
     }
 
-    pub(crate) fn inproc(&self) -> MutexGuard<'_, inproc::Registry> {
-        lock(&self.inproc)
+    pub(crate) fn inproc(&self) -> MutexGuard<'_, Registry> {
+        self.inproc.lock()
+    }
+
+    /// The inproc names, shared with the I/O threads.
+    pub(crate) fn inproc_registry(&self) -> &Arc<InprocRegistry> {
+        &self.inproc
     }
 
     /// The least loaded I/O thread.

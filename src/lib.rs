@@ -3,6 +3,7 @@
 #![warn(missing_docs)]
 
 mod buf;
+mod command;
 mod context;
 mod error;
 #[doc(hidden)]

@@ -11,8 +11,9 @@
 //! (and the observer fires, ending the wait). Raw descriptors are watched with a `mio::Poll`
 //! made for the call, whose `Waker` is then the observer.
 
+use crate::command::Observer;
 use crate::error::{Error, Result};
-use crate::socket::{Observer, Socket};
+use crate::socket::Socket;
 use std::os::unix::io::RawFd;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};

@@ -1,12 +1,8 @@
-//! A slab of objects addressed by index plus generation, so a stale token or timer never
-//! reaches an object that reused the slot.
+//! The I/O thread's objects (listeners and sessions) in a slab addressed by index plus
+//! generation ([`Key`]), so a stale token or timer never reaches an object that reused the
+//! slot.
 
-/// A slot index and the generation it was filled in.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub(crate) struct Key {
-    pub(crate) index: usize,
-    pub(crate) generation: u32,
-}
+pub(crate) use crate::command::Key;
 
 pub(crate) struct Slab<T> {
     slots: Vec<(u32, Option<T>)>,

@@ -7,17 +7,15 @@
 //! inbound pipe and flushes once per batch; `write` pulls whole messages from the outbound
 //! pipe while the batch has room and writes them with one (vectored) syscall.
 
-use super::mailbox::{IoCommand, IoMailbox, IoWake};
 use super::objects::Key;
-use super::zap::ZapClient;
-use super::SocketRef;
+use super::zap_client::ZapClient;
 use crate::buf::ReadBuf;
 use crate::buf::Received;
+use crate::command::{socket_pipe, IoCommand, IoMailbox, IoWake, SocketCommand, SocketRef};
 use crate::monitor::EventKind;
 use crate::msg::Msg;
 use crate::peer::PeerInfo;
-use crate::pipe::{pipe_pair, PipeEnds, Read, WriteError};
-use crate::socket::{SocketCommand, SocketWake};
+use crate::pipe::{PipeEnds, Read, WriteError};
 use crate::transport::{self, Endpoint, Host, Stream};
 use crate::zmtp::{Connection, Input, ProtocolError, ZapRequest, LONG_HEADER};
 use mio::{Interest, Registry, Token};
@@ -739,7 +737,7 @@ fn ask_zap_handler(
         &stream.peer_address(),
         &options.routing_id,
     );
-    ZapClient::send(&socket.ctx, frames, ctx.mailbox, ctx.key)
+    ZapClient::send(&socket.inproc, frames, ctx.mailbox, ctx.key)
 }
 
 /// A subscription command in the message form of RFC 29 (`0x01 topic` / `0x00 topic`), as
@@ -769,27 +767,15 @@ impl Flow {
                 .post(SocketCommand::PeerReady { id: *id, peer });
             return;
         }
-        let id = socket.mailbox.next_pipe_id();
-        let wake_socket = Arc::new(SocketWake {
-            mailbox: socket.mailbox.clone(),
-            pipe: id,
-        });
         let wake_io = IoWake::new(mailbox.clone());
         wake_io.aim(key);
-        let (socket_ends, session_ends) = pipe_pair(
+        let pipe = socket_pipe(
+            &socket.mailbox,
             socket.options.send_capacity(socket.socket_type),
             socket.options.recv_capacity(socket.socket_type),
-            wake_socket,
             wake_io,
         );
-        socket.mailbox.post(SocketCommand::Attach {
-            id,
-            ends: socket_ends,
-            peer,
-            endpoint_id,
-            inproc: false,
-        });
-        self.pipe = Some((id, session_ends));
+        self.pipe = Some(pipe.post_to_socket(peer, endpoint_id, false));
     }
 
     /// Retries the frame that waited for credit. Returns false if it still waits.

@@ -2,10 +2,9 @@
 //! timer heap. It owns every connection it is given for that connection's whole life.
 
 use super::busy_poll::BusyPoll;
-use super::mailbox::{IoCommand, IoMailbox};
 use super::objects::{Key, Slab};
 use super::session::{Ctx, Session, Status, EMFILE_BACKOFF};
-use super::SocketRef;
+use crate::command::{IoCommand, IoMailbox, SocketRef};
 use crate::monitor::EventKind;
 use crate::transport::{self, Listener};
 use mio::{Events, Interest, Poll, Token};
@@ -54,7 +53,7 @@ pub(crate) fn spawn(
 ) -> io::Result<(Arc<IoMailbox>, JoinHandle<()>)> {
     let poll = Poll::new()?;
     let waker = mio::Waker::new(poll.registry(), WAKER)?;
-    let mailbox = Arc::new(IoMailbox::new(waker));
+    let mailbox = Arc::new(IoMailbox::new(Box::new(move || waker.wake())));
     let mut thread = IoThread {
         poll,
         mailbox: mailbox.clone(),

@@ -1,15 +1,16 @@
 //! Binding, connecting and letting go of endpoints: how a socket gets its pipes.
 
-use super::{Core, EndpointKind, EndpointRecord, PipeTable, SocketCommand, SocketWake};
+use super::{Core, EndpointKind, EndpointRecord, PipeTable};
+use crate::command::{
+    socket_pipe, Binder, IoCommand, IoWake, LateSocketWake, Pending, SocketRef, SocketWake,
+};
 use crate::error::{Error, Result};
-use crate::io::{IoCommand, IoWake, SocketRef};
 use crate::monitor::EventKind;
 use crate::options::Options;
 use crate::pattern::Pattern;
 use crate::peer::{check_compatible, PeerInfo};
-use crate::pipe::{pipe_pair, Capacity};
+use crate::pipe::Capacity;
 use crate::socket_type::SocketType;
-use crate::transport::inproc::{Binder, LateSocketWake, Pending};
 use crate::transport::{self, Endpoint, Host};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -23,7 +24,7 @@ impl Core {
             options: self.options.clone(),
             monitor: self.monitor.clone(),
             endpoint: endpoint.to_string(),
-            ctx: Arc::downgrade(&self.ctx),
+            inproc: self.ctx.inproc_registry().clone(),
         })
     }
 
@@ -134,19 +135,15 @@ impl Core {
             None
         } else {
             // Messages queue for this peer from now on, connected or not.
-            let id = self.mailbox.next_pipe_id();
             let wake_io = IoWake::new(io.clone());
-            let (mine, theirs) = pipe_pair(
+            let pipe = socket_pipe(
+                &self.mailbox,
                 self.options.send_capacity(self.socket_type),
                 self.options.recv_capacity(self.socket_type),
-                Arc::new(SocketWake {
-                    mailbox: self.mailbox.clone(),
-                    pipe: id,
-                }),
                 wake_io.clone(),
             );
-            self.attach(id, mine, None, endpoint_id, true, false);
-            Some((id, theirs, wake_io))
+            self.attach(pipe.id, pipe.socket_ends, None, endpoint_id, true, false);
+            Some((pipe.id, pipe.other_ends, wake_io))
         };
         io.post(IoCommand::Connect {
             endpoint: parsed,
@@ -159,73 +156,53 @@ impl Core {
 
     fn connect_inproc(&mut self, endpoint: &str, name: String) -> Result<()> {
         let endpoint_id = self.ctx.next_id();
-        let my_id = self.mailbox.next_pipe_id();
-        let wake_me = Arc::new(SocketWake {
-            mailbox: self.mailbox.clone(),
-            pipe: my_id,
-        });
         let mut registry = self.ctx.inproc();
-        let peer = match registry.lookup(&name).cloned() {
+        match registry.lookup(&name).cloned() {
             Some(binder) => {
                 check_compatible(self.socket_type, binder.peer.socket_type)
                     .map_err(|refused| Error::Protocol(refused.into()))?;
-                let their_id = binder.mailbox.next_pipe_id();
-                let (mine, theirs) = pipe_pair(
+                let my_id = self.mailbox.next_pipe_id();
+                let wake_me = Arc::new(SocketWake {
+                    mailbox: self.mailbox.clone(),
+                    pipe: my_id,
+                });
+                let pipe = socket_pipe(
+                    &binder.mailbox,
                     inproc_capacity(
-                        (&self.options, self.socket_type),
                         (&binder.options, binder.peer.socket_type),
+                        (&self.options, self.socket_type),
                     ),
                     inproc_capacity(
-                        (&binder.options, binder.peer.socket_type),
                         (&self.options, self.socket_type),
+                        (&binder.options, binder.peer.socket_type),
                     ),
                     wake_me,
-                    Arc::new(SocketWake {
-                        mailbox: binder.mailbox.clone(),
-                        pipe: their_id,
-                    }),
                 );
-                binder.mailbox.post(SocketCommand::Attach {
-                    id: their_id,
-                    ends: theirs,
-                    peer: self.our_peer_info(),
-                    endpoint_id: binder.endpoint_id,
-                    inproc: true,
-                });
+                let (_, mine) = pipe.post_to_socket(self.our_peer_info(), binder.endpoint_id, true);
                 drop(registry);
-                self.attach(
-                    my_id,
-                    mine,
-                    Some(binder.peer.clone()),
-                    endpoint_id,
-                    true,
-                    true,
-                );
-                Some(binder.peer)
+                self.attach(my_id, mine, Some(binder.peer), endpoint_id, true, true);
             }
             None => {
                 // Connect before bind: queue now, the binder picks its ends up when it binds.
                 let late = LateSocketWake::new();
-                let (mine, theirs) = pipe_pair(
+                let pipe = socket_pipe(
+                    &self.mailbox,
                     self.options.send_capacity(self.socket_type),
                     self.options.recv_capacity(self.socket_type),
-                    wake_me,
                     late.clone(),
                 );
                 registry.add_pending(
                     &name,
                     Pending {
-                        ends: theirs,
+                        ends: pipe.other_ends,
                         peer: self.our_peer_info(),
                         wake: late,
                     },
                 );
                 drop(registry);
-                self.attach(my_id, mine, None, endpoint_id, true, true);
-                None
+                self.attach(pipe.id, pipe.socket_ends, None, endpoint_id, true, true);
             }
-        };
-        let _ = peer;
+        }
         self.endpoints.push(EndpointRecord {
             id: endpoint_id,
             kind: EndpointKind::Connected,

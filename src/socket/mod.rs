@@ -1,16 +1,13 @@
 //! The public `Socket`: pattern logic over pipes, in the application thread.
 
 mod endpoints;
-mod mailbox;
 mod options_api;
 mod pipes;
 mod readiness;
 
-pub(crate) use mailbox::{Observer, SocketCommand, SocketMailbox, SocketWake};
-
-use crate::context::CtxInner;
+use crate::command::{IoCommand, Observer, SocketCommand, SocketMailbox};
+use crate::context::{Context, CtxInner};
 use crate::error::{Error, Result};
-use crate::io::IoCommand;
 use crate::monitor::{Monitor, MonitorSlot};
 use crate::msg::Msg;
 use crate::options::{millis, Options};
@@ -70,8 +67,18 @@ struct Core {
     readiness: Option<ReadinessFd>,
 }
 
+impl Context {
+    /// Creates a socket of the given type.
+    ///
+    /// # Errors
+    /// [`Error::Terminated`] once the context is terminated.
+    pub fn socket(&self, socket_type: SocketType) -> Result<Socket> {
+        Socket::new(self.inner().clone(), socket_type)
+    }
+}
+
 impl Socket {
-    pub(crate) fn new(ctx: Arc<CtxInner>, socket_type: SocketType) -> Result<Socket> {
+    fn new(ctx: Arc<CtxInner>, socket_type: SocketType) -> Result<Socket> {
         let pattern = AnyPattern::for_type(socket_type);
         let id = ctx.next_id();
         let mailbox = SocketMailbox::new();

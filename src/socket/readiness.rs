@@ -8,7 +8,7 @@
 //! caller's next look at the socket sees what was posted), or the observer sees the re-armed
 //! flag and writes a fresh byte.
 
-use super::mailbox::{Observer, SocketMailbox};
+use crate::command::{Observer, SocketMailbox};
 use std::io::{self, Read};
 use std::os::unix::io::{AsRawFd, RawFd};
 use std::os::unix::net::UnixStream;

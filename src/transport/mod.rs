@@ -1,8 +1,8 @@
-//! Transports: endpoint parsing, TCP and IPC listeners and streams (mio), and the inproc
-//! registry. Nothing here knows about socket patterns.
+//! Transports: endpoint parsing, TCP and IPC listeners and streams (mio). Nothing here knows
+//! about socket patterns or pipes. (Inproc, a pipe between two sockets with no stream in
+//! between, is wired in `command`.)
 
 mod endpoint;
-pub(crate) mod inproc;
 mod ipc;
 mod tcp;
 

@@ -1,12 +1,23 @@
 //! The inproc registry: names bound in a context, and connects waiting for their binder.
 //! Inproc peers share a pipe directly, socket to socket: no I/O thread, no copy.
 
+use super::{SocketCommand, SocketMailbox};
 use crate::msg::Msg;
 use crate::peer::PeerInfo;
 use crate::pipe::{PipeEnds, Wake};
-use crate::socket::{SocketCommand, SocketMailbox};
 use std::collections::HashMap;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+
+/// A context's inproc names, shared by its sockets and by the I/O threads (which reach the
+/// ZAP handler through it).
+#[derive(Default)]
+pub(crate) struct InprocRegistry(Mutex<Registry>);
+
+impl InprocRegistry {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Registry> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
 
 /// A socket that bound an inproc name.
 #[derive(Clone)]

@@ -1,14 +1,40 @@
 //! Commands to an I/O thread, and the wake-up that makes its poll return.
 
-use super::objects::Key;
-use super::SocketRef;
+use super::{InprocRegistry, SocketMailbox};
+use crate::monitor::MonitorSlot;
 use crate::msg::Msg;
+use crate::options::Options;
 use crate::pipe::{PipeEnds, Wake};
+use crate::socket_type::SocketType;
 use crate::transport::{Endpoint, Listener};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
+
+/// An object of an I/O thread (a listener or a session): a slot index and the generation
+/// the slot was filled in, so a stale token or timer never reaches an object that reused
+/// the slot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) struct Key {
+    pub(crate) index: usize,
+    pub(crate) generation: u32,
+}
+
+/// What an I/O thread knows of the socket a listener or session serves.
+pub(crate) struct SocketRef {
+    pub(crate) id: u64,
+    pub(crate) mailbox: Arc<SocketMailbox>,
+    pub(crate) socket_type: SocketType,
+    /// The options in force when the endpoint was bound or connected.
+    pub(crate) options: Options,
+    /// Where events about this socket's connections go.
+    pub(crate) monitor: Arc<MonitorSlot>,
+    /// The endpoint as the user gave it (bound: as resolved), for events.
+    pub(crate) endpoint: String,
+    /// The context's inproc names, where its ZAP handler is bound.
+    pub(crate) inproc: Arc<InprocRegistry>,
+}
 
 /// What an application thread (or a resolver thread) asks of an I/O thread. Commands are
 /// rare (never per message), so their size does not matter.
@@ -54,16 +80,19 @@ pub(crate) enum IoCommand {
 /// Signalled by an I/O thread when it has carried out a command.
 pub(crate) type Done = std::sync::mpsc::SyncSender<()>;
 
+/// Makes an I/O thread's poll return (its poll's waker).
+pub(crate) type Waker = Box<dyn Fn() -> std::io::Result<()> + Send + Sync>;
+
 /// An I/O thread's command queue and poll waker.
 pub(crate) struct IoMailbox {
     queue: Mutex<Vec<IoCommand>>,
-    waker: mio::Waker,
+    waker: Waker,
     /// Connections and listeners owned by the thread (to choose the least loaded).
     pub(crate) load: AtomicUsize,
 }
 
 impl IoMailbox {
-    pub(crate) fn new(waker: mio::Waker) -> IoMailbox {
+    pub(crate) fn new(waker: Waker) -> IoMailbox {
         IoMailbox {
             queue: Mutex::new(Vec::new()),
             waker,
@@ -78,7 +107,7 @@ impl IoMailbox {
         queue.push(command);
         drop(queue);
         if was_empty {
-            if let Err(e) = self.waker.wake() {
+            if let Err(e) = (self.waker)() {
                 log::error!("cannot wake I/O thread: {e}");
             }
         }

@@ -3,17 +3,14 @@
 //! dropped once it has one. The session speaks to it as a REQ would (an empty delimiter
 //! first), so the handler may be a REP or a ROUTER, as with libzmq.
 
-use super::mailbox::{IoMailbox, IoWake};
-use super::objects::Key;
-use crate::context::CtxInner;
+use crate::command::{socket_pipe, InprocRegistry, IoMailbox, IoWake, Key};
 use crate::msg::Msg;
 use crate::peer::PeerInfo;
-use crate::pipe::{pipe_pair, Capacity, PipeEnds, Read};
-use crate::socket::{SocketCommand, SocketWake};
+use crate::pipe::{Capacity, PipeEnds, Read};
 use crate::socket_type::SocketType;
 use crate::zmtp::{ProtocolError, ZapReply, ZAP_ENDPOINT};
 use bytes::Bytes;
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 
 /// A reply longer than this many frames is malformed; reading stops there (a handler cannot
 /// make a session buffer without bound).
@@ -25,45 +22,33 @@ pub(crate) struct ZapClient {
 }
 
 impl ZapClient {
-    /// Connects to the handler and sends `request`; `None` when no handler is bound (or the
-    /// context is gone).
+    /// Connects to the handler bound in `inproc` and sends `request`; `None` when no
+    /// handler is bound.
     pub(crate) fn send(
-        ctx: &Weak<CtxInner>,
+        inproc: &InprocRegistry,
         request: Vec<Msg>,
         mailbox: &Arc<IoMailbox>,
         key: Key,
     ) -> Option<ZapClient> {
-        let ctx = ctx.upgrade()?;
-        let registry = ctx.inproc();
-        let handler = registry.lookup(ZAP_ENDPOINT)?.clone();
-        drop(registry);
+        let handler = inproc.lock().lookup(ZAP_ENDPOINT)?.clone();
         let wake_me = IoWake::new(mailbox.clone());
         wake_me.aim(key);
-        let their_id = handler.mailbox.next_pipe_id();
         // No limit either way: a request and its reply are a handful of frames.
-        let (mut ends, theirs) = pipe_pair(
+        let mut pipe = socket_pipe(
+            &handler.mailbox,
             Capacity::Messages(0),
             Capacity::Messages(0),
             wake_me,
-            Arc::new(SocketWake {
-                mailbox: handler.mailbox.clone(),
-                pipe: their_id,
-            }),
         );
         for frame in request {
             // Unlimited capacity: a write fails only if the handler is already gone, and
             // then the reply never comes (the read sees the pipe closed).
-            let _ = ends.out.write(frame);
+            let _ = pipe.other_ends.out.write(frame);
         }
-        let _ = ends.out.flush();
-        handler.mailbox.post(SocketCommand::Attach {
-            id: their_id,
-            ends: theirs,
-            peer: PeerInfo::ours(SocketType::Req, &Bytes::new(), &[]),
-            endpoint_id: handler.endpoint_id,
-            // The other end is this I/O thread's.
-            inproc: false,
-        });
+        let _ = pipe.other_ends.out.flush();
+        // The other end is this I/O thread's, not a socket's: not inproc.
+        let peer = PeerInfo::ours(SocketType::Req, &Bytes::new(), &[]);
+        let (_, ends) = pipe.post_to_socket(peer, handler.endpoint_id, false);
         Some(ZapClient {
             ends,
             reply: Vec::new(),
