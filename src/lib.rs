@@ -17,6 +17,7 @@ mod peer;
 mod pipe;
 mod poll;
 mod proxy;
+mod random;
 mod socket;
 mod socket_type;
 mod sync;

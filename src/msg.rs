@@ -268,6 +268,23 @@ impl crate::pipe::Item for Msg {
     }
 }
 
+impl Msg {
+    /// A frame holding `prefix` followed by `rest`; no heap allocation when it fits inline.
+    pub(crate) fn prefixed(prefix: u8, rest: &[u8]) -> Msg {
+        if rest.len() < INLINE_CAPACITY {
+            let mut buf = [0u8; INLINE_CAPACITY];
+            buf[0] = prefix;
+            buf[1..=rest.len()].copy_from_slice(rest);
+            Msg::copy_from_slice(&buf[..=rest.len()])
+        } else {
+            let mut body = Vec::with_capacity(rest.len() + 1);
+            body.push(prefix);
+            body.extend_from_slice(rest);
+            Msg::from(body)
+        }
+    }
+}
+
 impl Default for Msg {
     fn default() -> Self {
         Msg::new()

@@ -3,6 +3,7 @@
 //! [`IoMailbox`](crate::command::IoMailbox) commands; data moves through pipes.
 
 mod busy_poll;
+mod engine;
 mod objects;
 mod session;
 mod thread;

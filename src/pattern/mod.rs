@@ -28,7 +28,7 @@ pub(crate) use pending::{make_pending, place_pending, send_made, Pending};
 pub(crate) use trie::Trie;
 
 use crate::error::Error;
-use crate::msg::{Msg, INLINE_CAPACITY};
+use crate::msg::Msg;
 use crate::peer::PeerInfo;
 use crate::pipe::{Read, WriteError};
 use crate::socket_type::SocketType;
@@ -300,35 +300,6 @@ impl<P: Pipes> Pattern<P> for AnyPattern {
     fn set_option(&mut self, pipes: &mut P, option: PatternOption<'_>) -> Result<(), Error> {
         dispatch!(self, p => p.set_option(pipes, option))
     }
-}
-
-/// A frame holding `prefix` followed by `rest`; no heap allocation when it fits inline.
-pub(crate) fn prefixed(prefix: u8, rest: &[u8]) -> Msg {
-    if rest.len() < INLINE_CAPACITY {
-        let mut buf = [0u8; INLINE_CAPACITY];
-        buf[0] = prefix;
-        buf[1..=rest.len()].copy_from_slice(rest);
-        Msg::copy_from_slice(&buf[..=rest.len()])
-    } else {
-        let mut body = Vec::with_capacity(rest.len() + 1);
-        body.push(prefix);
-        body.extend_from_slice(rest);
-        Msg::from(body)
-    }
-}
-
-/// A random 32-bit number (from the standard library's per-process hash keys), for starting
-/// values that must differ between sockets and runs, as libzmq's `generate_random`.
-pub(crate) fn random_u32() -> u32 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u64(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos() as u64)
-            .unwrap_or(0),
-    );
-    h.finish() as u32
 }
 
 /// Gives a lookup table's memory back once most of its entries are gone (a hash map keeps

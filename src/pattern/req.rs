@@ -54,7 +54,7 @@ impl Req {
             state: State::Idle,
             relaxed: false,
             correlate: false,
-            request_id: super::random_u32(),
+            request_id: crate::random::random_u64() as u32,
             probe: false,
             ready: None,
         }

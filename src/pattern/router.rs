@@ -81,7 +81,7 @@ impl Router {
             fq: FairQueue::default(),
             peers: Vec::new(),
             by_id: HashMap::new(),
-            next_id: super::random_u32(),
+            next_id: crate::random::random_u64() as u32,
             recv: RecvState::Idle,
             send: SendState::Idle,
             mandatory: false,

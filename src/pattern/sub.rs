@@ -13,7 +13,7 @@
 //! the filter around). XSUB, as in libzmq, passes everything on; its application sends the
 //! subscription messages itself and may send other messages upstream.
 
-use super::{prefixed, slot, Blocked, Dist, FairQueue, Pattern, PatternOption, Pipes, Trie};
+use super::{slot, Blocked, Dist, FairQueue, Pattern, PatternOption, Pipes, Trie};
 use crate::error::Error;
 use crate::msg::Msg;
 use crate::peer::PeerInfo;
@@ -55,7 +55,7 @@ impl Sub {
     /// Writes one subscription change to pipe `idx` (dropped if the pipe is full, as libzmq
     /// does; a later reconnect sends them all again).
     fn write_subscription<P: Pipes>(pipes: &mut P, idx: usize, subscribe: bool, topic: &[u8]) {
-        let mut msg = prefixed(subscribe as u8, topic);
+        let mut msg = Msg::prefixed(subscribe as u8, topic);
         msg.mark_subscription(subscribe);
         if let Err(WriteError::Closed(_)) = pipes.write(idx, msg) {
             pipes.dead(idx);

@@ -11,7 +11,7 @@
 //! decides what the peer gets with `SUBSCRIBE`/`UNSUBSCRIBE`), the unsubscriptions of peers
 //! that leave, and any other message a peer sends upstream.
 
-use super::{prefixed, slot, Blocked, Dist, Pattern, PatternOption, Pipes, Trie};
+use super::{slot, Blocked, Dist, Pattern, PatternOption, Pipes, Trie};
 use crate::error::Error;
 use crate::msg::Msg;
 use crate::peer::PeerInfo;
@@ -69,7 +69,7 @@ impl XPub {
 
     fn notify(&mut self, subscribe: bool, topic: &[u8], from: Option<usize>) {
         self.pending.push_back(Pending {
-            msg: prefixed(subscribe as u8, topic),
+            msg: Msg::prefixed(subscribe as u8, topic),
             from,
             notification: true,
         });
@@ -159,7 +159,7 @@ impl XPub {
             self.manual_subs.rm_pipe_everywhere(idx, |topic, _| {
                 if xpub {
                     pending.push_back(Pending {
-                        msg: prefixed(0, topic),
+                        msg: Msg::prefixed(0, topic),
                         from: None,
                         notification: true,
                     });
@@ -171,7 +171,7 @@ impl XPub {
             self.subs.rm_pipe_everywhere(idx, |topic, last| {
                 if xpub && (last || verbose) {
                     pending.push_back(Pending {
-                        msg: prefixed(0, topic),
+                        msg: Msg::prefixed(0, topic),
                         from: None,
                         notification: true,
                     });
@@ -328,12 +328,12 @@ mod tests {
     }
 
     fn subscribe(pipes: &mut FakePipes, p: &mut XPub, idx: usize, topic: &[u8]) {
-        pipes.pipes[idx].inbound.push_back(prefixed(1, topic));
+        pipes.pipes[idx].inbound.push_back(Msg::prefixed(1, topic));
         Pattern::activate(p, pipes, idx);
     }
 
     fn cancel(pipes: &mut FakePipes, p: &mut XPub, idx: usize, topic: &[u8]) {
-        pipes.pipes[idx].inbound.push_back(prefixed(0, topic));
+        pipes.pipes[idx].inbound.push_back(Msg::prefixed(0, topic));
         Pattern::activate(p, pipes, idx);
     }
 

@@ -210,6 +210,8 @@ mod loom_tests;
 
 #[cfg(test)]
 mod tests {
+    // Not under loom: these run on real threads and atomics.
+    #![allow(clippy::mixed_attributes_style)]
     #![cfg(not(loom))]
     use super::*;
     use crate::msg::Msg;

@@ -2,10 +2,14 @@
 //! about socket patterns or pipes. (Inproc, a pipe between two sockets with no stream in
 //! between, is wired in `command`.)
 
+mod backoff;
+mod dial;
 mod endpoint;
 mod ipc;
 mod tcp;
 
+pub(crate) use backoff::Backoff;
+pub(crate) use dial::{connect_resolved, dial, Dial};
 pub(crate) use endpoint::{Endpoint, Host};
 pub(crate) use ipc::{bind_ipc, connect_ipc};
 pub(crate) use tcp::{bind_tcp, configure_accepted, connect_tcp, resolve};

@@ -13,7 +13,7 @@ pub(crate) use connection::{Config, Connection, Input, Security};
 pub use error::ProtocolError;
 pub use greeting::Mechanism;
 pub(crate) use greeting::{Greeting, GREETING_LEN};
-pub(crate) use zap::{ZapReply, ZapRequest, ZAP_ENDPOINT, ZAP_VERSION};
+pub(crate) use zap::{ZapReply, ZAP_ENDPOINT, ZAP_VERSION};
 
 /// Frame flag bits (RFC 37 §"Framing").
 pub(crate) mod frame_flags {
