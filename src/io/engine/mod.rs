@@ -17,8 +17,6 @@
 //! Tests run two engines back to back in memory (`tests.rs`), with no socket and no sleep.
 
 mod flow;
-#[cfg(test)]
-mod tests;
 
 use super::zap_client::ZapClient;
 use crate::buf::{ReadBuf, Received};
@@ -432,3 +430,6 @@ fn take_zap_verdict(up: &mut Up) -> Result<(), Down> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests;
