@@ -4,8 +4,8 @@
 //! A body copied from a caller's slice (`Msg::copy_from_slice`, `send(&[u8])`) above a few
 //! KiB gets a buffer of its size class (the next power of two), so the sender copies into
 //! memory that is mapped and, when the receiver keeps up, still in cache: a fresh allocation
-//! each time cost a page fault every 4 KiB once the allocator gave the memory back to the
-//! kernel (inproc 64 KiB: ~3 faults per message). Buffers come from two places:
+//! each time would cost a page fault per page once the allocator gave the memory back to the
+//! kernel. Buffers come from two places:
 //!
 //! * **The copying thread's ring**, per class: the buffers it copied its latest bodies
 //!   into, oldest first. A body is split off its buffer (`BytesMut::split`), so making one
@@ -20,18 +20,17 @@
 //!   queue: a fast sender at the HWM of a slower connection): the `Bytes` made of such a
 //!   buffer hands it back to its class's pool when its last clone is dropped, so any number
 //!   of bodies in flight is recycled. This costs a lock on both sides and an allocation per
-//!   body, a fifth to a quarter of the sending thread's time in `inproc_thr 65536` before
-//!   the rings took the common case.
+//!   body, which is why the rings take the common case and the pools only the overflow.
 //!
 //! Where the copy starts in its buffer depends on where the source lies: the body starts at
-//! the source's offset within a 64-byte cache line (up to [`LINE`] - 1 bytes into its
-//! buffer). On this project's AMD machine glibc's `rep movsb` copy of 64 KiB takes 15-20
-//! times as long when the destination is 8-24 bytes past its source counted within a 4 KiB
-//! page (each load looks like it depends on a store just made to the same page offset), and
-//! 10-60 % longer at the other distances that are an odd multiple of 16 (48: 1.6x, 80 and
-//! 112: 1.3x, beyond: 1.15x); at a whole number of lines apart it runs at full speed. Two
-//! 64 KiB allocations made one after the other by glibc lie exactly 16 bytes apart in that
-//! sense, so a sender's buffer and a pooled one often did: 31 µs per copy instead of 1.5.
+//! the source's offset within a cache line (up to [`LINE`] - 1 bytes into its buffer), so
+//! the destination lies a whole number of lines past its source. A large copy (glibc's
+//! `rep movsb`, for one) can run far slower when the destination lies a few bytes past its
+//! source counted within a page (each load looks as if it depended on a store just made to
+//! the same page offset, and waits for it), and slower than need be at some other distances
+//! that are not a whole number of lines; a whole number of lines apart it runs at full
+//! speed. Large allocations made one after the other can lie just such a few bytes apart,
+//! and so, without this, could a sender's buffer and a pooled one.
 //!
 //! Each class's shared pool keeps at most [`KEPT_BYTES`] of idle buffers, so the pools
 //! together never hold more than `CLASSES * KEPT_BYTES` (9 MiB) while nothing is in flight;

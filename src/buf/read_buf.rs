@@ -10,10 +10,10 @@
 //!   allocation holds many bodies back to back (a queue of them pins about its own size) and
 //!   a body that straddles two reads is not copied into a doubled buffer. A new buffer is
 //!   stretched (by less than a frame) to end where a frame ends if frames keep the size of
-//!   the last one, and it is not left while the current frame still fits: the frame that
-//!   did not fit whole at the end of a fixed 1 MiB moved on to the next buffer and left its
-//!   room unused (15 bodies of 64 KiB per MiB, not 16: a queue of them pinned 7 % more than
-//!   its bodies; frames just over 512 KiB pinned nearly twice their size). Every byte taken
+//!   the last one, and it is not left while the current frame still fits, so that the
+//!   frame that does not fit whole at the end of a buffer does not move on to the next one
+//!   and leave its room unused (a queue of such frames would pin more than its bodies;
+//!   frames just over half a buffer, nearly twice their size). Every byte taken
 //!   off a large buffer comes back to it (`lending`), so it is read into again, once its
 //!   bodies are gone, without being zeroed again;
 //! * a frame announced larger than `READ_CHUNK`: room for it at once up to `PREALLOC_MAX`,
@@ -389,8 +389,8 @@ mod tests {
     }
 
     /// Equal large frames fill their buffers whole, whatever the read sizes: 16 bodies of
-    /// 64 KiB per buffer of about 1 MiB (a fixed 1 MiB held 15, the 16th's room left
-    /// unused: 23 buffers here), two of 600 000 bytes (one per 1 MiB before).
+    /// 64 KiB per buffer of about `PREALLOC_MAX`, two of 600 000 bytes (a buffer that ended
+    /// at exactly `PREALLOC_MAX` would hold 15 of the first, one of the second).
     #[test]
     fn equal_large_frames_fill_their_buffers() {
         for max_read in [300_000, PREALLOC_MAX, 2 * PREALLOC_MAX] {

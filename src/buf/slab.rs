@@ -4,9 +4,8 @@
 //!
 //! Every piece of a slab shares the slab's reference count. Cutting a piece off as each
 //! body is made would increment that count while the receiving thread decrements it for
-//! the bodies it drops, the two cores trading the count's cache line once per message
-//! (1 KiB bodies over inproc: 18 % of the sending thread incrementing, 11 % of the
-//! receiving one decrementing). So a slab is cut into [`PIECES`] pieces of one size class
+//! the bodies it drops, the two cores trading the count's cache line once per message, a
+//! stall on both sides every time. So a slab is cut into [`PIECES`] pieces of one size class
 //! (a power of two) all at once, when it starts: making a body then pops a piece and
 //! copies into it, touching no shared count, and the receiver's decrements find the line
 //! where the previous one left it.
@@ -82,9 +81,8 @@ impl Class {
     fn piece(&mut self, size: usize) -> BytesMut {
         // The piece handed out after the next one: the receiver of its last body read its
         // lines on another core, so they start coming over now and the copy into it finds
-        // them here (inproc 1 KiB, alternating probe runs: 4.8-5.7 -> 6.7-7.5 M msg/s; one
-        // piece ahead instead gained half as much, four ahead less). Fetched before the pop,
-        // so that the piece popped goes straight out instead of waiting on the stack.
+        // them here. Fetched before the pop, so that the piece popped goes straight out
+        // instead of waiting on the stack.
         if let (Some(ahead), Some(at)) = (
             self.write_ahead,
             self.pieces.len().checked_sub(FETCH_AHEAD + 1),

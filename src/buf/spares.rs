@@ -8,8 +8,8 @@
 
 use bytes::BytesMut;
 
-/// Spares kept per thread and size: each may hold a whole buffer (1 MiB for large messages)
-/// while it waits, so few; two catch a receiver that keeps up.
+/// Spares kept per thread and size: each may hold a whole slab while it waits, so few; two
+/// catch a receiver that keeps up.
 const KEPT: usize = 2;
 
 #[derive(Default)]

@@ -31,24 +31,22 @@ pub(crate) enum SocketCommand {
 
 /// How long a blocked receive or send spins, watching for a command, before it sleeps, when
 /// a peer is inproc: a peer socket that answers (or returns credit) within this time is seen
-/// without a futex sleep and wake-up on either side. A PUSH at its high-water mark with an
-/// inproc PULL slept about once per 3000 messages of 8 B without it (inproc_thr, 3 M
-/// messages: 85-1294 sleeps per run; with it 0-1). Peers behind an I/O thread get no spin:
-/// that thread busy-polls already (`ContextBuilder::busy_poll`), and a second spinning
-/// thread per side takes the core from the threads that do the work (REQ/REP on 2 cores,
-/// RTT/2 medians of 5 in two A/B runs: tcp 66 and 49 µs with a 20 µs spin here, 40 and 31 µs
-/// without; ipc 40 -> 25).
+/// without a futex sleep and wake-up on either side: a PUSH at its high-water mark with an
+/// inproc PULL would otherwise go to sleep, and be woken, again and again. Peers behind an
+/// I/O thread get no spin: that thread busy-polls already (`ContextBuilder::busy_poll`), and
+/// a second spinning thread per side takes the core from the threads that do the work, which
+/// makes round trips longer on a machine with few cores. Long enough for an inproc peer's
+/// prompt answer, short enough that a wait for a slow one costs little CPU.
 const SPIN: Duration = Duration::from_micros(20);
 
 /// After the spin, how long (from the start of the wait) a blocked call with an inproc peer
 /// keeps looking between `yield_now`s before it sleeps: its CPU goes to any other runnable
 /// thread, yet it is not asleep when the peer's post comes. On a VM a sleeping thread is
-/// woken tens to hundreds of microseconds late (the host must run its halted virtual CPU
-/// again); meanwhile a PUSH fills its high-water mark and sleeps too, and the two then wake
-/// each other late in turn. inproc_thr, 6 M messages of 8 B, alternating runs: the
-/// receiver's futex sleeps 3300-4600 -> 500-1400 per run; min / median msg/s 9.0 / 12.7 M
-/// -> 11.9 / 12.8 M and 9.5 / 14.2 -> 11.2 / 13.7 M (8 runs each); 64 B 10.1 / 14.6 ->
-/// 11.7 / 15.8 M. The rate still swings between runs on this host.
+/// woken late (the host must run its halted virtual CPU again); meanwhile a PUSH fills its
+/// high-water mark and sleeps too, and the two then wake each other late in turn. Yielding
+/// for a while longer than the spin keeps both sides out of that cycle whenever the peer
+/// answers within it, at the price of a thread that stays runnable (though it gives its CPU
+/// away) until then.
 const YIELD_UNTIL: Duration = Duration::from_micros(200);
 
 /// Told that a socket's mailbox got a post (or its context terminated): how `poll` and the
@@ -63,8 +61,8 @@ struct Queue {
     /// Threads asleep on the condition variable: only then does a post pay for a wake-up.
     sleepers: u32,
     /// Observers registered by `poll` (for the length of one call) or by the readiness
-    /// descriptor (for the socket's life). Empty almost always: then a post costs nothing
-    /// more than before.
+    /// descriptor (for the socket's life). Empty almost always: then a post pays nothing
+    /// for them.
     observers: Vec<Arc<dyn Observer>>,
 }
 

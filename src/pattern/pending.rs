@@ -1,8 +1,8 @@
 //! A frame on its way from `Socket::send` to a pipe: the caller's value is made into a
 //! `Msg` where it will lie in the pipe, so a small body copied from a slice is copied into
-//! the slot itself. Made anywhere else and then moved, the 88-byte value is loaded back
+//! the slot itself. Made anywhere else and then moved, the whole value is loaded back
 //! right after the narrow stores that made it (the body's bytes, the flag byte), and each
-//! such load stalls on store forwarding (about 40 % of `Socket::send` in profiles).
+//! such load stalls on store forwarding.
 
 use super::Blocked;
 use crate::msg::Msg;

@@ -199,8 +199,9 @@ const ZERO_COPY_MIN: usize = 8 * 1024;
 /// batch (headers and small bodies) ...
 const COPIED_MAX: usize = 256 * 1024;
 /// ... or this many in all. Large bodies are not copied, so only the number of bytes one
-/// `writev` hands the kernel grows: a loopback stream moves 1.5 times as many bytes per
-/// second in writes of 1 MiB as in writes of 256 KiB.
+/// `writev` hands the kernel grows: a stream moves more bytes per second in fewer, larger
+/// writes. The bound caps what a connection holds queued, and the slices one `writev` takes
+/// ([`MAX_SEGMENTS`]).
 const QUEUED_MAX: usize = 1024 * 1024;
 
 /// Segments a full output queue has at most (bodies just large enough to be written from
