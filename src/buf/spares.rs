@@ -4,7 +4,7 @@
 //! keeps a few, per buffer size; a buffer still pointed into is passed over, and the oldest
 //! spare is let go when a new one comes. A reclaimed buffer is empty: what it held counts
 //! as unwritten, so a reader must zero it again (large receive buffers, which reads fill,
-//! come back with their bytes instead: `io::lending`).
+//! come back with their bytes instead: `buf::lending`).
 
 use bytes::BytesMut;
 
