@@ -14,6 +14,7 @@
 use crate::command::Observer;
 use crate::error::{Error, Result};
 use crate::socket::Socket;
+#[cfg(unix)]
 use std::os::unix::io::RawFd;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
@@ -32,6 +33,7 @@ const SPIN: Duration = Duration::from_micros(20);
 #[derive(Debug, Clone, Copy)]
 enum Source<'a> {
     Socket(&'a Socket),
+    #[cfg(unix)]
     Fd(RawFd),
 }
 
@@ -54,6 +56,7 @@ impl<'a> PollItem<'a> {
         }
     }
 
+    #[cfg(unix)]
     /// Polls the file descriptor `fd` (any pollable one: a TCP socket, a pipe, stdin) for
     /// `events`. The descriptor must stay open during the call.
     pub fn from_fd(fd: RawFd, events: i16) -> PollItem<'static> {
@@ -99,6 +102,7 @@ impl<'a> PollItem<'a> {
     pub fn socket(&self) -> Option<&'a Socket> {
         match self.source {
             Source::Socket(s) => Some(s),
+            #[cfg(unix)]
             Source::Fd(_) => None,
         }
     }
@@ -117,6 +121,7 @@ impl<'a> PollItem<'a> {
 /// with [`Error::WrongState`] when there is nothing to poll and no time limit.
 pub fn poll(items: &mut [PollItem<'_>], timeout_ms: i64) -> Result<usize> {
     let deadline = deadline_after(timeout_ms);
+    #[cfg(unix)]
     if items.iter().any(|i| matches!(i.source, Source::Fd(_))) {
         return poll_with_fds(items, timeout_ms, deadline);
     }
@@ -155,6 +160,7 @@ fn deadline_after(timeout_ms: i64) -> Option<Instant> {
 
 /// Sets `revents` of every socket item; returns how many items have events (descriptor
 /// items keep what they have).
+#[cfg_attr(not(unix), allow(irrefutable_let_patterns))]
 fn scan_sockets(items: &mut [PollItem<'_>]) -> Result<usize> {
     let mut ready = 0;
     for item in items.iter_mut() {
@@ -236,6 +242,7 @@ struct Observing<'a> {
 }
 
 impl<'a> Observing<'a> {
+    #[cfg_attr(not(unix), allow(irrefutable_let_patterns))]
     fn start(items: &[PollItem<'a>], observer: Arc<dyn Observer>) -> Observing<'a> {
         let mut sockets: smallvec::SmallVec<[&'a Socket; 4]> = smallvec::SmallVec::new();
         for item in items {
@@ -260,16 +267,21 @@ impl Drop for Observing<'_> {
 }
 
 /// Wakes a `mio::Poll` when a socket's mailbox gets a post.
+#[cfg(unix)]
 struct WakerObserver(mio::Waker);
 
+#[cfg(unix)]
 impl Observer for WakerObserver {
     fn notify(&self) {
         let _ = self.0.wake();
     }
 }
 
+#[cfg(unix)]
 const WAKER: mio::Token = mio::Token(usize::MAX);
 
+/// `poll` with raw descriptors among the items (Unix: descriptors are what `mio` watches).
+#[cfg(unix)]
 fn poll_with_fds(
     items: &mut [PollItem<'_>],
     timeout_ms: i64,

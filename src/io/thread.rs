@@ -225,7 +225,7 @@ impl IoThread {
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) if is_resource_exhaustion(&e) => {
+                Err(e) if transport::is_resource_exhaustion(&e) => {
                     l.socket
                         .monitor
                         .emit(EventKind::AcceptFailed(e.to_string()), &l.socket.endpoint);
@@ -419,11 +419,4 @@ impl IoThread {
             }
         }
     }
-}
-
-fn is_resource_exhaustion(e: &io::Error) -> bool {
-    matches!(
-        e.raw_os_error(),
-        Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM)
-    )
 }

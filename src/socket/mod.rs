@@ -3,6 +3,7 @@
 mod endpoints;
 mod options_api;
 mod pipes;
+#[cfg(unix)]
 mod readiness;
 
 use crate::command::{IoCommand, Observer, SocketCommand, SocketMailbox};
@@ -16,9 +17,11 @@ use crate::peer::PeerInfo;
 use crate::pipe::{PipeEnds, Read};
 use crate::socket_type::SocketType;
 use pipes::{PipeSlot, PipeTable};
+#[cfg(unix)]
 use readiness::ReadinessFd;
 use std::cell::RefCell;
 use std::collections::VecDeque;
+#[cfg(unix)]
 use std::os::unix::io::RawFd;
 use std::sync::Arc;
 use std::time::Instant;
@@ -64,6 +67,7 @@ struct Core {
     last_endpoint: Option<String>,
     monitor: Arc<MonitorSlot>,
     /// Made on the first [`Socket::readiness_fd`] call.
+    #[cfg(unix)]
     readiness: Option<ReadinessFd>,
 }
 
@@ -96,6 +100,7 @@ impl Socket {
                 endpoints: Vec::new(),
                 last_endpoint: None,
                 monitor: Arc::default(),
+                #[cfg(unix)]
                 readiness: None,
             }),
         })
@@ -231,6 +236,7 @@ impl Socket {
     /// Fails with [`Error::Terminated`] once the context is terminated.
     pub fn events(&self) -> Result<(bool, bool)> {
         let mut core = self.core.borrow_mut();
+        #[cfg(unix)]
         if let Some(fd) = &core.readiness {
             fd.clear();
         }

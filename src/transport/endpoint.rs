@@ -42,6 +42,10 @@ impl Endpoint {
         };
         match scheme {
             "tcp" => Self::parse_tcp(s, rest),
+            "ipc" if cfg!(not(unix)) => Err(invalid(
+                s,
+                "ipc:// needs Unix domain sockets, which this platform lacks",
+            )),
             "ipc" => {
                 if rest.is_empty() {
                     Err(invalid(s, "empty ipc path"))

@@ -5,13 +5,19 @@
 mod backoff;
 mod dial;
 mod endpoint;
+#[cfg(unix)]
 mod ipc;
+#[cfg(not(unix))]
+#[path = "no_ipc.rs"]
+mod ipc;
+mod platform;
 mod tcp;
 
 pub(crate) use backoff::Backoff;
 pub(crate) use dial::{connect_resolved, dial, Dial};
 pub(crate) use endpoint::{Endpoint, Host};
 pub(crate) use ipc::{bind_ipc, connect_ipc};
+pub(crate) use platform::{is_resource_exhaustion, no_sigpipe, SEND_FLAGS};
 pub(crate) use tcp::{bind_tcp, configure_accepted, connect_tcp, resolve};
 
 use mio::event::Source;
@@ -22,6 +28,7 @@ use std::io::{self, IoSlice, Read, Write};
 #[derive(Debug)]
 pub(crate) enum Stream {
     Tcp(mio::net::TcpStream),
+    #[cfg(unix)]
     Unix(mio::net::UnixStream),
 }
 
@@ -33,6 +40,7 @@ impl Stream {
                 .peer_addr()
                 .map(|a| a.ip().to_string())
                 .unwrap_or_default(),
+            #[cfg(unix)]
             Stream::Unix(_) => String::new(),
         }
     }
@@ -41,6 +49,7 @@ impl Stream {
     pub(crate) fn finish_connect(&self) -> io::Result<bool> {
         let (err, peer) = match self {
             Stream::Tcp(s) => (s.take_error()?, s.peer_addr().map(|_| ())),
+            #[cfg(unix)]
             Stream::Unix(s) => (s.take_error()?, s.peer_addr().map(|_| ())),
         };
         if let Some(e) = err {
@@ -49,7 +58,7 @@ impl Stream {
         match peer {
             Ok(()) => Ok(true),
             Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(false),
-            Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => Ok(false),
+            Err(e) if platform::connect_in_progress(&e) => Ok(false),
             Err(e) => Err(e),
         }
     }
@@ -58,48 +67,17 @@ impl Stream {
     fn socket(&self) -> socket2::SockRef<'_> {
         match self {
             Stream::Tcp(s) => socket2::SockRef::from(s),
+            #[cfg(unix)]
             Stream::Unix(s) => socket2::SockRef::from(s),
         }
     }
-}
-
-/// Flags for every send: a peer that went away must fail the write with `EPIPE`, never raise
-/// SIGPIPE, whose default action kills the host process (every C program, and any Rust
-/// program that restored the default). Where the platform has no `MSG_NOSIGNAL`, sockets get
-/// `SO_NOSIGPIPE` when they are made instead (see [`no_sigpipe`]).
-#[cfg(not(any(
-    target_os = "macos",
-    target_os = "ios",
-    target_os = "tvos",
-    target_os = "watchos"
-)))]
-pub(crate) const SEND_FLAGS: libc::c_int = libc::MSG_NOSIGNAL;
-#[cfg(any(
-    target_os = "macos",
-    target_os = "ios",
-    target_os = "tvos",
-    target_os = "watchos"
-))]
-pub(crate) const SEND_FLAGS: libc::c_int = 0;
-
-/// Marks a new socket so that writing to it after its peer left does not raise SIGPIPE, on
-/// platforms that say so per socket (Apple's) rather than per send.
-pub(crate) fn no_sigpipe(socket: socket2::SockRef<'_>) -> io::Result<()> {
-    #[cfg(any(
-        target_os = "macos",
-        target_os = "ios",
-        target_os = "tvos",
-        target_os = "watchos"
-    ))]
-    socket.set_nosigpipe(true)?;
-    let _ = socket;
-    Ok(())
 }
 
 impl Read for Stream {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         match self {
             Stream::Tcp(s) => s.read(buf),
+            #[cfg(unix)]
             Stream::Unix(s) => s.read(buf),
         }
     }
@@ -129,6 +107,7 @@ impl Source for Stream {
     ) -> io::Result<()> {
         match self {
             Stream::Tcp(s) => s.register(registry, token, interests),
+            #[cfg(unix)]
             Stream::Unix(s) => s.register(registry, token, interests),
         }
     }
@@ -141,6 +120,7 @@ impl Source for Stream {
     ) -> io::Result<()> {
         match self {
             Stream::Tcp(s) => s.reregister(registry, token, interests),
+            #[cfg(unix)]
             Stream::Unix(s) => s.reregister(registry, token, interests),
         }
     }
@@ -148,6 +128,7 @@ impl Source for Stream {
     fn deregister(&mut self, registry: &Registry) -> io::Result<()> {
         match self {
             Stream::Tcp(s) => s.deregister(registry),
+            #[cfg(unix)]
             Stream::Unix(s) => s.deregister(registry),
         }
     }
@@ -158,6 +139,7 @@ impl Source for Stream {
 pub(crate) enum Listener {
     Tcp(mio::net::TcpListener),
     /// The path is removed when the listener is dropped, as libzmq does.
+    #[cfg(unix)]
     Unix(mio::net::UnixListener, std::path::PathBuf),
 }
 
@@ -171,6 +153,7 @@ impl Listener {
                 no_sigpipe(socket2::SockRef::from(&s))?;
                 Ok(Stream::Tcp(s))
             }
+            #[cfg(unix)]
             Listener::Unix(l, _) => {
                 let (s, _) = l.accept()?;
                 no_sigpipe(socket2::SockRef::from(&s))?;
@@ -182,6 +165,7 @@ impl Listener {
 
 impl Drop for Listener {
     fn drop(&mut self) {
+        #[cfg(unix)]
         if let Listener::Unix(_, path) = self {
             let _ = std::fs::remove_file(path);
         }
@@ -197,6 +181,7 @@ impl Source for Listener {
     ) -> io::Result<()> {
         match self {
             Listener::Tcp(l) => l.register(registry, token, interests),
+            #[cfg(unix)]
             Listener::Unix(l, _) => l.register(registry, token, interests),
         }
     }
@@ -209,6 +194,7 @@ impl Source for Listener {
     ) -> io::Result<()> {
         match self {
             Listener::Tcp(l) => l.reregister(registry, token, interests),
+            #[cfg(unix)]
             Listener::Unix(l, _) => l.reregister(registry, token, interests),
         }
     }
@@ -216,6 +202,7 @@ impl Source for Listener {
     fn deregister(&mut self, registry: &Registry) -> io::Result<()> {
         match self {
             Listener::Tcp(l) => l.deregister(registry),
+            #[cfg(unix)]
             Listener::Unix(l, _) => l.deregister(registry),
         }
     }

@@ -30,6 +30,8 @@ fn apply_keepalive(socket: &Socket, options: &Options) -> io::Result<()> {
             if options.tcp_keepalive_intvl > 0 {
                 ka = ka.with_interval(Duration::from_secs(options.tcp_keepalive_intvl as u64));
             }
+            // Windows sets the probe count only system-wide.
+            #[cfg(not(windows))]
             if options.tcp_keepalive_cnt > 0 {
                 ka = ka.with_retries(options.tcp_keepalive_cnt as u32);
             }
@@ -107,9 +109,7 @@ pub(crate) fn connect_tcp(addr: SocketAddr, options: &Options) -> io::Result<Str
     apply_keepalive(&socket, options)?;
     match socket.connect(&SockAddr::from(addr)) {
         Ok(()) => {}
-        Err(e)
-            if e.raw_os_error() == Some(libc::EINPROGRESS)
-                || e.kind() == io::ErrorKind::WouldBlock => {}
+        Err(e) if super::platform::connect_in_progress(&e) => {}
         Err(e) => return Err(e),
     }
     let std_stream: std::net::TcpStream = socket.into();
@@ -117,6 +117,7 @@ pub(crate) fn connect_tcp(addr: SocketAddr, options: &Options) -> io::Result<Str
 }
 
 /// Applies per-connection options to an accepted stream.
+#[cfg_attr(not(unix), allow(irrefutable_let_patterns))]
 pub(crate) fn configure_accepted(stream: &Stream, options: &Options) -> io::Result<()> {
     if let Stream::Tcp(s) = stream {
         let sock = socket2::SockRef::from(s);
