@@ -13,7 +13,8 @@ pub enum Error {
     /// peer's pipe is at its high-water mark. Libzmq calls this `EAGAIN`.
     #[error("operation would block")]
     WouldBlock,
-    /// A blocking call ran out of `SNDTIMEO` / `RCVTIMEO` before it could complete.
+    /// A blocking call ran out of `SNDTIMEO` / `RCVTIMEO` before it could complete. Libzmq
+    /// reports this as `EAGAIN` too: [`Error::is_again`] is true for both.
     #[error("operation timed out")]
     TimedOut,
     /// The context was terminated (explicitly or by dropping it); every call on its sockets
@@ -55,9 +56,80 @@ pub enum Error {
     /// socket itself closes the offending connection and goes on with the others).
     #[error("protocol violation by peer: {0}")]
     Protocol(#[from] crate::zmtp::ProtocolError),
-    /// The operating system refused an operation (bind on a privileged port, fd limits, ...).
+    /// The operating system refused an operation on an endpoint: `bind` on a privileged port
+    /// or an address this host does not have, an ipc path in a directory that does not
+    /// exist, ...
+    #[error("{endpoint}: {source}")]
+    Endpoint {
+        /// The endpoint as given.
+        endpoint: String,
+        /// What the operating system said.
+        #[source]
+        source: io::Error,
+    },
+    /// A received message is not the UTF-8 text [`crate::Socket::recv_string`] was asked for;
+    /// the frame is given back whole.
+    #[error("message is not valid UTF-8")]
+    NotUtf8(crate::Msg),
+    /// The operating system refused an operation (fd limits, a thread that cannot start, ...).
     #[error(transparent)]
     Io(#[from] io::Error),
+}
+
+impl Error {
+    /// Whether the call may succeed if tried again later: [`Error::WouldBlock`] (nothing to
+    /// receive or no room to send now) and [`Error::TimedOut`] (the same, after waiting
+    /// `RCVTIMEO` / `SNDTIMEO`). Both are libzmq's `EAGAIN`; match on this to treat them
+    /// alike.
+    pub fn is_again(&self) -> bool {
+        matches!(self, Error::WouldBlock | Error::TimedOut)
+    }
+}
+
+/// For code that speaks `std::io`: each error keeps its meaning as an [`io::ErrorKind`]
+/// (would block, timed out, address in use, invalid input, ...), with this error as its
+/// source; errors from the operating system come back as they were.
+impl From<Error> for io::Error {
+    fn from(e: Error) -> io::Error {
+        use io::ErrorKind as K;
+        let e = match e {
+            Error::Io(inner) => return inner,
+            other => other,
+        };
+        let kind = match &e {
+            Error::Io(inner) => inner.kind(),
+            Error::WouldBlock => K::WouldBlock,
+            Error::TimedOut => K::TimedOut,
+            Error::Terminated => K::NotConnected,
+            Error::WrongState(_) => K::Unsupported,
+            Error::InvalidEndpoint { .. } | Error::InvalidOption { .. } => K::InvalidInput,
+            Error::AddressInUse(_) => K::AddrInUse,
+            Error::EndpointNotFound(_) => K::NotFound,
+            Error::HostUnreachable => K::NotConnected,
+            Error::Protocol(_) | Error::NotUtf8(_) => K::InvalidData,
+            Error::Endpoint { source, .. } => source.kind(),
+        };
+        io::Error::new(kind, e)
+    }
+}
+
+/// A frame [`crate::Socket::try_send`] could not send, and why.
+#[derive(Debug, thiserror::Error)]
+#[error("{error}")]
+pub struct SendError {
+    /// Why it was not sent ([`Error::is_again`] when it may be sent later).
+    pub error: Error,
+    /// The frame, unsent. Always there when the send may pass later ([`Error::is_again`])
+    /// or the context terminated; `None` when the socket type refused the frame outright (a
+    /// PULL, a REQ out of turn, a ROUTER with `ROUTER_MANDATORY` and no peer for it), where
+    /// sending it again cannot help.
+    pub msg: Option<crate::Msg>,
+}
+
+impl From<SendError> for Error {
+    fn from(e: SendError) -> Error {
+        e.error
+    }
 }
 
 /// A `Result` with zerosock's [`Error`].

@@ -25,8 +25,11 @@ mod transport;
 pub mod zap;
 mod zmtp;
 
+/// The `bytes` crate, whose `Bytes` and `BytesMut` message bodies are made of
+/// ([`Msg::buffer`] returns a `BytesMut`).
+pub use bytes;
 pub use context::{Context, ContextBuilder, DEFAULT_BUSY_POLL};
-pub use error::{Error, Result};
+pub use error::{Error, Result, SendError};
 pub use monitor::{Event, EventKind, Monitor};
 pub use msg::Msg;
 pub use options::DEFAULT_LINGER_MS;

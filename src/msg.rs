@@ -319,9 +319,12 @@ impl fmt::Debug for Msg {
     }
 }
 
+/// Two frames are equal when their bytes are: like comparing a `Msg` with a slice or a
+/// string, the MORE flag and the properties do not count (compare [`Msg::more`] where it
+/// matters).
 impl PartialEq for Msg {
     fn eq(&self, other: &Msg) -> bool {
-        self.as_bytes() == other.as_bytes() && self.more() == other.more()
+        self.as_bytes() == other.as_bytes()
     }
 }
 

@@ -73,7 +73,13 @@ impl Core {
             Err(e) => {
                 self.monitor
                     .emit(EventKind::BindFailed(e.to_string()), endpoint);
-                return Err(e);
+                return Err(match e {
+                    Error::Io(source) => Error::Endpoint {
+                        endpoint: endpoint.to_string(),
+                        source,
+                    },
+                    other => other,
+                });
             }
         };
         let io = self.ctx.choose_io()?.clone();

@@ -8,7 +8,7 @@ mod readiness;
 
 use crate::command::{IoCommand, Observer, SocketCommand, SocketMailbox};
 use crate::context::{Context, CtxInner};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, SendError};
 use crate::monitor::{Monitor, MonitorSlot};
 use crate::msg::Msg;
 use crate::options::{millis, Options};
@@ -176,6 +176,33 @@ impl Socket {
         )
     }
 
+    /// Sends one frame as [`Socket::send`] does, but a frame that could not be sent comes
+    /// back in the error instead of being dropped: a send refused for back-pressure
+    /// ([`DONTWAIT`] and no room, `SNDTIMEO` out) or because the context terminated can be
+    /// retried with the same frame, with no copy kept beforehand.
+    ///
+    /// # Errors
+    /// As [`Socket::send`], inside a [`SendError`] that holds the frame.
+    pub fn try_send(&self, msg: Msg, flags: i32) -> std::result::Result<(), SendError> {
+        let mut pending = Some(Pending::Source(msg));
+        let mut unsent = None;
+        let sent = self.core.borrow_mut().send_from(
+            &mut pending,
+            flags & SNDMORE != 0,
+            flags & DONTWAIT != 0,
+            &mut unsent,
+        );
+        sent.map_err(|error| {
+            let msg = unsent.or_else(|| {
+                // Refused outright: the frame is here unless the socket type took it.
+                pending.take().map(|p| match p {
+                    Pending::Source(msg) | Pending::Made(msg) => msg,
+                })
+            });
+            SendError { error, msg }
+        })
+    }
+
     /// Sends a whole multipart message.
     pub fn send_multipart<I, T>(&self, parts: I, flags: i32) -> Result<()>
     where
@@ -211,6 +238,18 @@ impl Socket {
     /// error, `msg` is left as it was.
     pub fn recv_into(&self, msg: &mut Msg, flags: i32) -> Result<()> {
         self.core.borrow_mut().recv_into(msg, flags & DONTWAIT != 0)
+    }
+
+    /// Receives one frame as text.
+    ///
+    /// # Errors
+    /// As [`Socket::recv`]; [`Error::NotUtf8`], holding the frame, when it is not UTF-8.
+    pub fn recv_string(&self, flags: i32) -> Result<String> {
+        let msg = self.recv(flags)?;
+        match std::str::from_utf8(&msg) {
+            Ok(text) => Ok(text.to_string()),
+            Err(_) => Err(Error::NotUtf8(msg)),
+        }
     }
 
     /// Receives a whole multipart message.
