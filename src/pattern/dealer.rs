@@ -1,7 +1,7 @@
 //! DEALER: round robin out, fair-queued in, messages passed through untouched. Blocks (or
 //! says would-block) when every peer is at its high-water mark; never drops.
 
-use super::{Blocked, FairQueue, LoadBalancer, Pattern, PatternOption, Pending, Pipes};
+use super::{Blocked, FairQueue, FlagOption, LoadBalancer, Pattern, PatternOption, Pending, Pipes};
 use crate::error::Error;
 use crate::msg::Msg;
 use crate::peer::PeerInfo;
@@ -13,6 +13,16 @@ pub(crate) struct Dealer {
     fq: FairQueue,
     /// `PROBE_ROUTER`: greet every new peer with an empty message.
     probe: bool,
+}
+
+impl Dealer {
+    /// The value of an option [`Pattern::set_option`] takes, `None` for the others.
+    pub(crate) fn flag(&self, option: FlagOption) -> Option<bool> {
+        match option {
+            FlagOption::ProbeRouter => Some(self.probe),
+            _ => None,
+        }
+    }
 }
 
 /// Writes the `PROBE_ROUTER` greeting (one empty frame) to a new pipe.

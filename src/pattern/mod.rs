@@ -118,10 +118,74 @@ impl PatternOption<'_> {
 
     /// The error for an option this socket type does not have (libzmq's `EINVAL`).
     pub(crate) fn unsupported(&self) -> Error {
-        Error::InvalidOption {
-            option: self.name(),
-            reason: "not supported by this socket type",
+        unsupported(self.name())
+    }
+}
+
+/// A yes/no option of the socket type's logic, to read back with [`AnyPattern::flag`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum FlagOption {
+    ReqRelaxed,
+    ReqCorrelate,
+    RouterMandatory,
+    RouterHandover,
+    ProbeRouter,
+    XpubVerbose,
+    XpubVerboser,
+    XpubNodrop,
+    XpubManual,
+    InvertMatching,
+}
+
+impl FlagOption {
+    /// The libzmq name of the option.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            FlagOption::ReqRelaxed => "REQ_RELAXED",
+            FlagOption::ReqCorrelate => "REQ_CORRELATE",
+            FlagOption::RouterMandatory => "ROUTER_MANDATORY",
+            FlagOption::RouterHandover => "ROUTER_HANDOVER",
+            FlagOption::ProbeRouter => "PROBE_ROUTER",
+            FlagOption::XpubVerbose => "XPUB_VERBOSE",
+            FlagOption::XpubVerboser => "XPUB_VERBOSER",
+            FlagOption::XpubNodrop => "XPUB_NODROP",
+            FlagOption::XpubManual => "XPUB_MANUAL",
+            FlagOption::InvertMatching => "INVERT_MATCHING",
         }
+    }
+
+    /// The error for an option this socket type does not have, as its setter gives.
+    pub(crate) fn unsupported(self) -> Error {
+        unsupported(self.name())
+    }
+}
+
+/// A byte-string option of the socket type's logic, to read back with [`AnyPattern::bytes`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum BytesOption {
+    ConnectRoutingId,
+    XpubWelcomeMsg,
+}
+
+impl BytesOption {
+    /// The libzmq name of the option.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            BytesOption::ConnectRoutingId => "CONNECT_ROUTING_ID",
+            BytesOption::XpubWelcomeMsg => "XPUB_WELCOME_MSG",
+        }
+    }
+
+    /// The error for an option this socket type does not have, as its setter gives.
+    pub(crate) fn unsupported(self) -> Error {
+        unsupported(self.name())
+    }
+}
+
+fn unsupported(option: &'static str) -> Error {
+    Error::InvalidOption {
+        option,
+        reason: "not supported by this socket type",
     }
 }
 
@@ -244,6 +308,38 @@ impl AnyPattern {
             SocketType::XPub => AnyPattern::XPub(xpub::XPub::new(true)),
             SocketType::Sub => AnyPattern::Sub(sub::Sub::new(true)),
             SocketType::XSub => AnyPattern::Sub(sub::Sub::new(false)),
+        }
+    }
+
+    /// The value of a yes/no option, or `None` when this socket type does not have it: the
+    /// types that answer are exactly those whose [`Pattern::set_option`] takes it.
+    pub(crate) fn flag(&self, option: FlagOption) -> Option<bool> {
+        match self {
+            AnyPattern::Req(p) => p.flag(option),
+            AnyPattern::Dealer(p) => p.flag(option),
+            AnyPattern::Router(p) => p.flag(option),
+            AnyPattern::XPub(p) => p.flag(option),
+            AnyPattern::Sub(p) => p.flag(option),
+            AnyPattern::Push(_)
+            | AnyPattern::Pull(_)
+            | AnyPattern::Pair(_)
+            | AnyPattern::Rep(_) => None,
+        }
+    }
+
+    /// The value of a byte-string option (empty when unset), or `None` when this socket type
+    /// does not have it.
+    pub(crate) fn bytes(&self, option: BytesOption) -> Option<&[u8]> {
+        match self {
+            AnyPattern::Router(p) => p.bytes(option),
+            AnyPattern::XPub(p) => p.bytes(option),
+            AnyPattern::Push(_)
+            | AnyPattern::Pull(_)
+            | AnyPattern::Pair(_)
+            | AnyPattern::Req(_)
+            | AnyPattern::Rep(_)
+            | AnyPattern::Dealer(_)
+            | AnyPattern::Sub(_) => None,
         }
     }
 }
@@ -490,5 +586,162 @@ pub(crate) mod fake {
             pattern.send(pipes, m)?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fake::FakePipes;
+    use super::*;
+
+    const TYPES: [SocketType; 11] = [
+        SocketType::Pair,
+        SocketType::Pub,
+        SocketType::Sub,
+        SocketType::Req,
+        SocketType::Rep,
+        SocketType::Dealer,
+        SocketType::Router,
+        SocketType::Pull,
+        SocketType::Push,
+        SocketType::XPub,
+        SocketType::XSub,
+    ];
+
+    const FLAGS: [FlagOption; 10] = [
+        FlagOption::ReqRelaxed,
+        FlagOption::ReqCorrelate,
+        FlagOption::RouterMandatory,
+        FlagOption::RouterHandover,
+        FlagOption::ProbeRouter,
+        FlagOption::XpubVerbose,
+        FlagOption::XpubVerboser,
+        FlagOption::XpubNodrop,
+        FlagOption::XpubManual,
+        FlagOption::InvertMatching,
+    ];
+
+    /// The setter's form of a yes/no option.
+    fn set_flag(option: FlagOption, on: bool) -> PatternOption<'static> {
+        match option {
+            FlagOption::ReqRelaxed => PatternOption::ReqRelaxed(on),
+            FlagOption::ReqCorrelate => PatternOption::ReqCorrelate(on),
+            FlagOption::RouterMandatory => PatternOption::RouterMandatory(on),
+            FlagOption::RouterHandover => PatternOption::RouterHandover(on),
+            FlagOption::ProbeRouter => PatternOption::ProbeRouter(on),
+            FlagOption::XpubVerbose => PatternOption::XpubVerbose(on),
+            FlagOption::XpubVerboser => PatternOption::XpubVerboser(on),
+            FlagOption::XpubNodrop => PatternOption::XpubNodrop(on),
+            FlagOption::XpubManual => PatternOption::XpubManual(on),
+            FlagOption::InvertMatching => PatternOption::InvertMatching(on),
+        }
+    }
+
+    fn set_bytes(option: BytesOption, value: &[u8]) -> PatternOption<'_> {
+        match option {
+            BytesOption::ConnectRoutingId => PatternOption::ConnectRoutingId(value),
+            BytesOption::XpubWelcomeMsg => PatternOption::XpubWelcomeMsg(value),
+        }
+    }
+
+    #[test]
+    fn flags_read_back_exactly_where_they_can_be_set() {
+        for socket_type in TYPES {
+            for option in FLAGS {
+                let what = format!("{} on {socket_type:?}", option.name());
+                let mut p = AnyPattern::for_type(socket_type);
+                let mut pipes = FakePipes::default();
+                match p.flag(option) {
+                    Some(default) => {
+                        assert!(!default, "{what}: default");
+                        for on in [true, false, true] {
+                            p.set_option(&mut pipes, set_flag(option, on)).unwrap();
+                            assert_eq!(p.flag(option), Some(on), "{what}");
+                        }
+                    }
+                    None => {
+                        let err = p.set_option(&mut pipes, set_flag(option, true));
+                        let refused = matches!(
+                            err,
+                            Err(Error::InvalidOption { option: o, .. }) if o == option.name()
+                        );
+                        assert!(refused, "{what}: the setter must fail too: {err:?}");
+                        assert_eq!(p.flag(option), None, "{what}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn byte_options_read_back_exactly_where_they_can_be_set() {
+        for socket_type in TYPES {
+            for option in [BytesOption::ConnectRoutingId, BytesOption::XpubWelcomeMsg] {
+                let what = format!("{} on {socket_type:?}", option.name());
+                let mut p = AnyPattern::for_type(socket_type);
+                let mut pipes = FakePipes::default();
+                match p.bytes(option) {
+                    Some(default) => {
+                        assert!(default.is_empty(), "{what}: default");
+                        p.set_option(&mut pipes, set_bytes(option, b"abc")).unwrap();
+                        assert_eq!(p.bytes(option), Some(&b"abc"[..]), "{what}");
+                    }
+                    None => {
+                        assert!(p.set_option(&mut pipes, set_bytes(option, b"abc")).is_err());
+                        assert_eq!(p.bytes(option), None, "{what}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn which_types_have_which_options() {
+        let has = |t, o| AnyPattern::for_type(t).flag(o).is_some();
+        assert!(has(SocketType::Req, FlagOption::ReqCorrelate));
+        assert!(!has(SocketType::Dealer, FlagOption::ReqRelaxed));
+        for t in [SocketType::Req, SocketType::Dealer, SocketType::Router] {
+            assert!(has(t, FlagOption::ProbeRouter), "{t:?}");
+        }
+        for t in [
+            SocketType::Pub,
+            SocketType::XPub,
+            SocketType::Sub,
+            SocketType::XSub,
+        ] {
+            assert!(has(t, FlagOption::InvertMatching), "{t:?}");
+        }
+        for t in [
+            SocketType::Push,
+            SocketType::Pull,
+            SocketType::Pair,
+            SocketType::Rep,
+        ] {
+            assert!(FLAGS.iter().all(|&o| !has(t, o)), "{t:?}");
+        }
+    }
+
+    #[test]
+    fn xpub_verbose_after_verboser_drops_the_unsubscriptions() {
+        let mut p = AnyPattern::for_type(SocketType::XPub);
+        let mut pipes = FakePipes::default();
+        p.set_option(&mut pipes, PatternOption::XpubVerboser(true))
+            .unwrap();
+        assert_eq!(p.flag(FlagOption::XpubVerbose), Some(true));
+        p.set_option(&mut pipes, PatternOption::XpubVerbose(true))
+            .unwrap();
+        assert_eq!(p.flag(FlagOption::XpubVerbose), Some(true));
+        assert_eq!(p.flag(FlagOption::XpubVerboser), Some(false));
+    }
+
+    #[test]
+    fn connect_routing_id_is_used_up_by_the_next_connect() {
+        let mut p = AnyPattern::for_type(SocketType::Router);
+        let mut pipes = FakePipes::with(1, 0);
+        p.set_option(&mut pipes, PatternOption::ConnectRoutingId(b"peer"))
+            .unwrap();
+        assert_eq!(p.bytes(BytesOption::ConnectRoutingId), Some(&b"peer"[..]));
+        assert!(p.attach(&mut pipes, 0, None, true));
+        assert_eq!(p.bytes(BytesOption::ConnectRoutingId), Some(&b""[..]));
     }
 }

@@ -13,7 +13,7 @@
 //! is awaited. `REQ_RELAXED` lets a new request replace one whose reply never came.
 
 use super::dealer::probe;
-use super::{Blocked, FairQueue, LoadBalancer, Pattern, PatternOption, Pipes};
+use super::{Blocked, FairQueue, FlagOption, LoadBalancer, Pattern, PatternOption, Pipes};
 use crate::error::Error;
 use crate::msg::Msg;
 use crate::peer::PeerInfo;
@@ -57,6 +57,16 @@ impl Req {
             request_id: crate::random::random_u64() as u32,
             probe: false,
             ready: None,
+        }
+    }
+
+    /// The value of an option [`Pattern::set_option`] takes, `None` for the others.
+    pub(crate) fn flag(&self, option: FlagOption) -> Option<bool> {
+        match option {
+            FlagOption::ReqRelaxed => Some(self.relaxed),
+            FlagOption::ReqCorrelate => Some(self.correlate),
+            FlagOption::ProbeRouter => Some(self.probe),
+            _ => None,
         }
     }
 

@@ -12,7 +12,7 @@
 //! ([`Error::HostUnreachable`], or would-block when the peer is at its high-water mark).
 
 use super::dealer::probe;
-use super::{slot, Blocked, FairQueue, Pattern, PatternOption, Pipes};
+use super::{slot, Blocked, BytesOption, FairQueue, FlagOption, Pattern, PatternOption, Pipes};
 use crate::error::Error;
 use crate::msg::{Msg, INLINE_CAPACITY};
 use crate::peer::PeerInfo;
@@ -89,6 +89,27 @@ impl Router {
             probe: false,
             connect_routing_id: None,
             close_after_message: None,
+        }
+    }
+
+    /// The value of an option [`Pattern::set_option`] takes, `None` for the others.
+    pub(crate) fn flag(&self, option: FlagOption) -> Option<bool> {
+        match option {
+            FlagOption::RouterMandatory => Some(self.mandatory),
+            FlagOption::RouterHandover => Some(self.handover),
+            FlagOption::ProbeRouter => Some(self.probe),
+            _ => None,
+        }
+    }
+
+    /// The value of an option [`Pattern::set_option`] takes, `None` for the others. The
+    /// `CONNECT_ROUTING_ID` is empty once the `connect` it was for has used it.
+    pub(crate) fn bytes(&self, option: BytesOption) -> Option<&[u8]> {
+        match option {
+            BytesOption::ConnectRoutingId => {
+                Some(self.connect_routing_id.as_deref().unwrap_or(&[]))
+            }
+            BytesOption::XpubWelcomeMsg => None,
         }
     }
 

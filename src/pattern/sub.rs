@@ -13,7 +13,7 @@
 //! the filter around). XSUB, as in libzmq, passes everything on; its application sends the
 //! subscription messages itself and may send other messages upstream.
 
-use super::{slot, Blocked, Dist, FairQueue, Pattern, PatternOption, Pipes, Trie};
+use super::{slot, Blocked, Dist, FairQueue, FlagOption, Pattern, PatternOption, Pipes, Trie};
 use crate::error::Error;
 use crate::msg::Msg;
 use crate::peer::PeerInfo;
@@ -49,6 +49,15 @@ impl Sub {
             invert: false,
             recv_more: false,
             owed: Vec::new(),
+        }
+    }
+
+    /// The value of an option [`Pattern::set_option`] takes, `None` for the others
+    /// (`SUBSCRIBE` and `UNSUBSCRIBE` are write-only, as in libzmq).
+    pub(crate) fn flag(&self, option: FlagOption) -> Option<bool> {
+        match option {
+            FlagOption::InvertMatching => Some(self.invert),
+            _ => None,
         }
     }
 

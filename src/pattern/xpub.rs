@@ -11,7 +11,7 @@
 //! decides what the peer gets with `SUBSCRIBE`/`UNSUBSCRIBE`), the unsubscriptions of peers
 //! that leave, and any other message a peer sends upstream.
 
-use super::{slot, Blocked, Dist, Pattern, PatternOption, Pipes, Trie};
+use super::{slot, Blocked, BytesOption, Dist, FlagOption, Pattern, PatternOption, Pipes, Trie};
 use crate::error::Error;
 use crate::msg::Msg;
 use crate::peer::PeerInfo;
@@ -64,6 +64,29 @@ impl XPub {
             invert: false,
             welcome: None,
             last_pipe: None,
+        }
+    }
+
+    /// The value of an option [`Pattern::set_option`] takes, `None` for the others.
+    /// `XPUB_VERBOSER` reads as set only while both kinds of message are passed on (a later
+    /// `XPUB_VERBOSE` turns the unsubscriptions off again).
+    pub(crate) fn flag(&self, option: FlagOption) -> Option<bool> {
+        match option {
+            FlagOption::XpubVerbose => Some(self.verbose_subs),
+            FlagOption::XpubVerboser => Some(self.verbose_subs && self.verbose_unsubs),
+            FlagOption::XpubNodrop => Some(self.nodrop),
+            FlagOption::XpubManual => Some(self.manual),
+            FlagOption::InvertMatching => Some(self.invert),
+            _ => None,
+        }
+    }
+
+    /// The value of an option [`Pattern::set_option`] takes (empty when unset), `None` for
+    /// the others.
+    pub(crate) fn bytes(&self, option: BytesOption) -> Option<&[u8]> {
+        match option {
+            BytesOption::XpubWelcomeMsg => Some(self.welcome.as_deref().unwrap_or(&[])),
+            BytesOption::ConnectRoutingId => None,
         }
     }
 

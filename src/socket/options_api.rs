@@ -4,7 +4,7 @@
 use super::Socket;
 use crate::error::{Error, Result};
 use crate::options::at_least;
-use crate::pattern::PatternOption;
+use crate::pattern::{BytesOption, FlagOption, PatternOption};
 use crate::zmtp::{Mechanism, Security};
 use bytes::Bytes;
 
@@ -182,23 +182,43 @@ impl Socket {
 
     // ----- socket-type options ----------------------------------------------------------
     // These belong to the socket type's logic; on a socket type that does not have them
-    // they fail with `Error::InvalidOption`, as libzmq fails with `EINVAL`.
+    // they fail with `Error::InvalidOption`, as libzmq fails with `EINVAL`. Their getters
+    // fail the same way on the same socket types. libzmq itself reads back only
+    // `INVERT_MATCHING` of these; zerosock reads back all but `SUBSCRIBE` and `UNSUBSCRIBE`.
 
     fn pattern_option(&self, option: PatternOption<'_>) -> Result<()> {
         self.core.borrow_mut().set_pattern_option(option)
     }
 
+    fn pattern_flag(&self, option: FlagOption) -> Result<bool> {
+        self.core
+            .borrow()
+            .pattern
+            .flag(option)
+            .ok_or_else(|| option.unsupported())
+    }
+
+    fn pattern_bytes(&self, option: BytesOption) -> Result<Vec<u8>> {
+        self.core
+            .borrow()
+            .pattern
+            .bytes(option)
+            .map(<[u8]>::to_vec)
+            .ok_or_else(|| option.unsupported())
+    }
+
     /// `SUBSCRIBE` (SUB): receive messages whose first frame starts with `topic`; the
     /// empty topic matches everything. Subscriptions are counted: subscribing twice needs
     /// two unsubscribes. On XPUB with `XPUB_MANUAL`: subscribes the peer of the last
-    /// subscription message received to `topic`.
+    /// subscription message received to `topic`. Write-only, as in libzmq: there is no
+    /// getter.
     pub fn set_subscribe(&self, topic: &[u8]) -> Result<()> {
         self.pattern_option(PatternOption::Subscribe(topic))
     }
 
     /// `UNSUBSCRIBE` (SUB): drops one subscription to `topic` (the publisher is told when
     /// the last one goes). On XPUB with `XPUB_MANUAL`: unsubscribes the peer of the last
-    /// subscription message received.
+    /// subscription message received. Write-only, as in libzmq: there is no getter.
     pub fn set_unsubscribe(&self, topic: &[u8]) -> Result<()> {
         self.pattern_option(PatternOption::Unsubscribe(topic))
     }
@@ -209,10 +229,28 @@ impl Socket {
         self.pattern_option(PatternOption::ReqRelaxed(on))
     }
 
+    /// The current `REQ_RELAXED`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidOption`] on a socket type without the option (those whose setter
+    /// fails: every type but REQ).
+    pub fn req_relaxed(&self) -> Result<bool> {
+        self.pattern_flag(FlagOption::ReqRelaxed)
+    }
+
     /// `REQ_CORRELATE` (REQ): prefix each request with a 4-byte request id and accept only
     /// the reply carrying the current one. Default false.
     pub fn set_req_correlate(&self, on: bool) -> Result<()> {
         self.pattern_option(PatternOption::ReqCorrelate(on))
+    }
+
+    /// The current `REQ_CORRELATE`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidOption`] on a socket type without the option (those whose setter
+    /// fails: every type but REQ).
+    pub fn req_correlate(&self) -> Result<bool> {
+        self.pattern_flag(FlagOption::ReqCorrelate)
     }
 
     /// `ROUTER_MANDATORY` (ROUTER): sending to an unknown routing id fails with
@@ -222,11 +260,29 @@ impl Socket {
         self.pattern_option(PatternOption::RouterMandatory(on))
     }
 
+    /// The current `ROUTER_MANDATORY`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidOption`] on a socket type without the option (those whose setter
+    /// fails: every type but ROUTER).
+    pub fn router_mandatory(&self) -> Result<bool> {
+        self.pattern_flag(FlagOption::RouterMandatory)
+    }
+
     /// `ROUTER_HANDOVER` (ROUTER): a new peer announcing a routing id already in use takes it
     /// over, and the old connection is closed. Default false (the newcomer gets a generated
     /// id).
     pub fn set_router_handover(&self, on: bool) -> Result<()> {
         self.pattern_option(PatternOption::RouterHandover(on))
+    }
+
+    /// The current `ROUTER_HANDOVER`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidOption`] on a socket type without the option (those whose setter
+    /// fails: every type but ROUTER).
+    pub fn router_handover(&self) -> Result<bool> {
+        self.pattern_flag(FlagOption::RouterHandover)
     }
 
     /// `PROBE_ROUTER` (ROUTER, DEALER, REQ): send an empty message to every new peer, so a
@@ -235,10 +291,29 @@ impl Socket {
         self.pattern_option(PatternOption::ProbeRouter(on))
     }
 
+    /// The current `PROBE_ROUTER`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidOption`] on a socket type without the option (those whose setter
+    /// fails: every type but ROUTER, DEALER and REQ).
+    pub fn probe_router(&self) -> Result<bool> {
+        self.pattern_flag(FlagOption::ProbeRouter)
+    }
+
     /// `CONNECT_ROUTING_ID` (ROUTER): the routing id, 1 to 255 bytes, to give the peer of
     /// the next [`Socket::connect`] (used by that connect only).
     pub fn set_connect_routing_id(&self, id: &[u8]) -> Result<()> {
         self.pattern_option(PatternOption::ConnectRoutingId(id))
+    }
+
+    /// The current `CONNECT_ROUTING_ID`: the routing id the next [`Socket::connect`] will
+    /// give its peer, empty when none was set or the connect it was set for has used it.
+    ///
+    /// # Errors
+    /// [`Error::InvalidOption`] on a socket type without the option (those whose setter
+    /// fails: every type but ROUTER).
+    pub fn connect_routing_id(&self) -> Result<Vec<u8>> {
+        self.pattern_bytes(BytesOption::ConnectRoutingId)
     }
 
     /// `XPUB_VERBOSE` (XPUB, PUB): pass every subscribe message to the application, not
@@ -247,9 +322,28 @@ impl Socket {
         self.pattern_option(PatternOption::XpubVerbose(on))
     }
 
+    /// The current `XPUB_VERBOSE` (also true while `XPUB_VERBOSER` is on).
+    ///
+    /// # Errors
+    /// [`Error::InvalidOption`] on a socket type without the option (those whose setter
+    /// fails: every type but XPUB and PUB).
+    pub fn xpub_verbose(&self) -> Result<bool> {
+        self.pattern_flag(FlagOption::XpubVerbose)
+    }
+
     /// `XPUB_VERBOSER` (XPUB, PUB): pass every subscribe and unsubscribe message.
     pub fn set_xpub_verboser(&self, on: bool) -> Result<()> {
         self.pattern_option(PatternOption::XpubVerboser(on))
+    }
+
+    /// The current `XPUB_VERBOSER`: true only while unsubscriptions are passed on too (a later
+    /// `XPUB_VERBOSE` call turns them off).
+    ///
+    /// # Errors
+    /// [`Error::InvalidOption`] on a socket type without the option (those whose setter
+    /// fails: every type but XPUB and PUB).
+    pub fn xpub_verboser(&self) -> Result<bool> {
+        self.pattern_flag(FlagOption::XpubVerboser)
     }
 
     /// `XPUB_NODROP` (XPUB, PUB): when a subscriber is at its high-water mark, block (or
@@ -258,10 +352,28 @@ impl Socket {
         self.pattern_option(PatternOption::XpubNodrop(on))
     }
 
+    /// The current `XPUB_NODROP`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidOption`] on a socket type without the option (those whose setter
+    /// fails: every type but XPUB and PUB).
+    pub fn xpub_nodrop(&self) -> Result<bool> {
+        self.pattern_flag(FlagOption::XpubNodrop)
+    }
+
     /// `XPUB_MANUAL` (XPUB): subscriptions are not applied; the application receives each
     /// and decides with [`Socket::set_subscribe`] / [`Socket::set_unsubscribe`].
     pub fn set_xpub_manual(&self, on: bool) -> Result<()> {
         self.pattern_option(PatternOption::XpubManual(on))
+    }
+
+    /// The current `XPUB_MANUAL`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidOption`] on a socket type without the option (those whose setter
+    /// fails: every type but XPUB and PUB).
+    pub fn xpub_manual(&self) -> Result<bool> {
+        self.pattern_flag(FlagOption::XpubManual)
     }
 
     /// `XPUB_WELCOME_MSG` (XPUB, PUB): a message sent to every new subscriber; empty for
@@ -270,10 +382,28 @@ impl Socket {
         self.pattern_option(PatternOption::XpubWelcomeMsg(msg))
     }
 
+    /// The current `XPUB_WELCOME_MSG`, empty for none.
+    ///
+    /// # Errors
+    /// [`Error::InvalidOption`] on a socket type without the option (those whose setter
+    /// fails: every type but XPUB and PUB).
+    pub fn xpub_welcome_msg(&self) -> Result<Vec<u8>> {
+        self.pattern_bytes(BytesOption::XpubWelcomeMsg)
+    }
+
     /// `INVERT_MATCHING` (PUB, XPUB, SUB): deliver the messages that match no subscription
     /// instead of those that do. Publishers and their subscribers should agree on it.
     pub fn set_invert_matching(&self, on: bool) -> Result<()> {
         self.pattern_option(PatternOption::InvertMatching(on))
+    }
+
+    /// The current `INVERT_MATCHING`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidOption`] on a socket type without the option (those whose setter
+    /// fails: every type but PUB, XPUB, SUB and XSUB).
+    pub fn invert_matching(&self) -> Result<bool> {
+        self.pattern_flag(FlagOption::InvertMatching)
     }
 
     /// `CONFLATE` (PULL, PUSH, SUB, PUB, DEALER): keep only the newest message per peer in
@@ -329,7 +459,20 @@ impl Socket {
         Ok(())
     }
 
-    /// The current `CONFLATE`.
+    /// The value of the `METADATA` property `name` (matched without regard to case, as
+    /// [`Socket::set_metadata`] replaces it), or `None` if none was set.
+    pub fn metadata(&self, name: &str) -> Option<Vec<u8>> {
+        self.core
+            .borrow()
+            .options
+            .metadata
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.to_vec())
+    }
+
+    /// The current `CONFLATE`: false on the socket types without it (the setter refuses
+    /// them), as libzmq reads it back there.
     pub fn conflate(&self) -> bool {
         self.core.borrow().options.conflate
     }
