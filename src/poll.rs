@@ -116,9 +116,12 @@ impl<'a> PollItem<'a> {
 /// SUB only for a subscribed one, a REQ only for the reply it awaits), writable while a send
 /// would not block. Polling never consumes a message.
 ///
-/// Fails with [`Error::Terminated`] when a polled socket's context terminates (also while
-/// waiting), with [`Error::Io`] if the operating system refuses to watch a descriptor, and
-/// with [`Error::WrongState`] when there is nothing to poll and no time limit.
+/// # Errors
+/// [`Error::Terminated`] when a polled socket's context is terminated, before the call or
+/// while it waits. [`Error::Io`] when the operating system refuses to watch the raw
+/// descriptors among the items (only a call with descriptor items asks it).
+/// [`Error::WrongState`] for an empty `items` with no time limit (a negative `timeout_ms`),
+/// which would wait forever.
 pub fn poll(items: &mut [PollItem<'_>], timeout_ms: i64) -> Result<usize> {
     let deadline = deadline_after(timeout_ms);
     #[cfg(unix)]

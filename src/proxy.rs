@@ -28,6 +28,13 @@ const BATCH: usize = 256;
 ///
 /// A send the backend refuses for good (a ROUTER_MANDATORY socket with an unknown routing
 /// id) drops that message and goes on; libzmq's proxy stops with the error instead.
+///
+/// # Errors
+/// [`Error::Terminated`] when the context terminates: the way a `proxy` ends. Any other
+/// error a receive or send on `frontend` or `backend` reports ends it too, and is returned:
+/// e.g. [`Error::WrongState`] when one side cannot send what the other received (a PULL
+/// backend). [`Error::WouldBlock`] (the proxy waits) and [`Error::HostUnreachable`] (the
+/// message is dropped) are not errors here, nor is anything the capture socket reports.
 pub fn proxy(frontend: &Socket, backend: &Socket, capture: Option<&Socket>) -> Result<()> {
     Proxy::new(frontend, backend, capture, None).run()
 }
@@ -44,6 +51,11 @@ pub fn proxy(frontend: &Socket, backend: &Socket, capture: Option<&Socket>) -> R
 ///
 /// When `control` is a REP socket, every other command gets an empty reply, so a REQ client
 /// can steer it in lock-step. Unknown commands are ignored (libzmq aborts).
+///
+/// # Errors
+/// As [`proxy`], and any error a receive on `control`, or the empty reply of a REP
+/// `control`, reports (a `STATISTICS` reply that cannot be sent is only logged).
+/// `TERMINATE` ends it with `Ok(())`; the context terminating, with [`Error::Terminated`].
 pub fn proxy_steerable(
     frontend: &Socket,
     backend: &Socket,

@@ -66,8 +66,12 @@ pub struct Authenticator {
 }
 
 impl Authenticator {
-    /// Binds the handler in `ctx` and starts its thread. Fails with
-    /// [`Error::AddressInUse`] if the context already has a ZAP handler.
+    /// Binds the handler in `ctx` and starts its thread.
+    ///
+    /// # Errors
+    /// [`Error::AddressInUse`] if the context already has a ZAP handler bound;
+    /// [`Error::Terminated`] once the context is terminated; [`Error::Io`] when the system
+    /// refuses the handler's thread.
     pub fn start(ctx: &Context) -> Result<Authenticator> {
         static NEXT: AtomicU64 = AtomicU64::new(0);
         let handler = ctx.socket(SocketType::Rep)?;

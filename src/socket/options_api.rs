@@ -11,6 +11,9 @@ use bytes::Bytes;
 macro_rules! int_option {
     ($(#[$doc:meta])* $set:ident, $get:ident, $field:ident, $name:literal, $min:expr, $reason:literal) => {
         $(#[$doc])*
+        ///
+        /// # Errors
+        #[doc = concat!("[`Error::InvalidOption`] for a value out of range: it ", $reason, ".")]
         pub fn $set(&self, value: i32) -> Result<()> {
             let value = at_least($name, value, $min, $reason)?;
             self.core.borrow_mut().options.$field = value;
@@ -94,6 +97,9 @@ impl Socket {
     );
     /// `HEARTBEAT_TTL`: ms the peer should wait for traffic before closing, sent in our
     /// PINGs in deciseconds; 0 (default) none, at most 6553599 (the wire field is 16 bits).
+    ///
+    /// # Errors
+    /// [`Error::InvalidOption`] for a value outside 0 to 6553599.
     pub fn set_heartbeat_ttl(&self, value: i32) -> Result<()> {
         if !(0..=6_553_599).contains(&value) {
             return Err(Error::InvalidOption {
@@ -117,6 +123,9 @@ impl Socket {
     );
 
     /// `TCP_KEEPALIVE`: -1 (default) leaves the OS default, 0 off, 1 on.
+    ///
+    /// # Errors
+    /// [`Error::InvalidOption`] for a value other than -1, 0 or 1.
     pub fn set_tcp_keepalive(&self, value: i32) -> Result<()> {
         if !(-1..=1).contains(&value) {
             return Err(Error::InvalidOption {
@@ -135,6 +144,9 @@ impl Socket {
 
     /// `MAXMSGSIZE`: largest frame accepted from a peer, in bytes; -1 (default) no limit.
     /// A peer announcing a larger frame is disconnected before anything is allocated.
+    ///
+    /// # Errors
+    /// [`Error::InvalidOption`] for a value below -1.
     pub fn set_maxmsgsize(&self, value: i64) -> Result<()> {
         if value < -1 {
             return Err(Error::InvalidOption {
@@ -153,6 +165,9 @@ impl Socket {
 
     /// `IMMEDIATE`: when true, messages queue only for peers whose connection is complete;
     /// when false (default), a connect queues at once.
+    ///
+    /// # Errors
+    /// Never fails; the `Result` is there as for every other setter.
     pub fn set_immediate(&self, value: bool) -> Result<()> {
         self.core.borrow_mut().options.immediate = value;
         Ok(())
@@ -164,6 +179,9 @@ impl Socket {
     }
 
     /// `ROUTING_ID`: the identity announced to peers (REQ, DEALER, ROUTER), 1 to 255 bytes.
+    ///
+    /// # Errors
+    /// [`Error::InvalidOption`] for an empty id or one longer than 255 bytes.
     pub fn set_routing_id(&self, id: &[u8]) -> Result<()> {
         if id.is_empty() || id.len() > 255 {
             return Err(Error::InvalidOption {
@@ -212,6 +230,11 @@ impl Socket {
     /// two unsubscribes. On XPUB with `XPUB_MANUAL`: subscribes the peer of the last
     /// subscription message received to `topic`. Write-only, as in libzmq: there is no
     /// getter.
+    ///
+    /// # Errors
+    /// [`Error::Terminated`] once the context is terminated; [`Error::InvalidOption`] on a
+    /// socket type other than SUB, XPUB and PUB, and on an XPUB or PUB without
+    /// `XPUB_MANUAL`.
     pub fn set_subscribe(&self, topic: &[u8]) -> Result<()> {
         self.pattern_option(PatternOption::Subscribe(topic))
     }
@@ -219,12 +242,21 @@ impl Socket {
     /// `UNSUBSCRIBE` (SUB): drops one subscription to `topic` (the publisher is told when
     /// the last one goes). On XPUB with `XPUB_MANUAL`: unsubscribes the peer of the last
     /// subscription message received. Write-only, as in libzmq: there is no getter.
+    ///
+    /// # Errors
+    /// [`Error::Terminated`] once the context is terminated; [`Error::InvalidOption`] on a
+    /// socket type other than SUB, XPUB and PUB, and on an XPUB or PUB without
+    /// `XPUB_MANUAL`.
     pub fn set_unsubscribe(&self, topic: &[u8]) -> Result<()> {
         self.pattern_option(PatternOption::Unsubscribe(topic))
     }
 
     /// `REQ_RELAXED` (REQ): allow a new request before the reply to the previous one came
     /// (the late reply is then discarded). Default false.
+    ///
+    /// # Errors
+    /// [`Error::Terminated`] once the context is terminated; [`Error::InvalidOption`] on a
+    /// socket type without the option (every type but REQ).
     pub fn set_req_relaxed(&self, on: bool) -> Result<()> {
         self.pattern_option(PatternOption::ReqRelaxed(on))
     }
@@ -240,6 +272,10 @@ impl Socket {
 
     /// `REQ_CORRELATE` (REQ): prefix each request with a 4-byte request id and accept only
     /// the reply carrying the current one. Default false.
+    ///
+    /// # Errors
+    /// [`Error::Terminated`] once the context is terminated; [`Error::InvalidOption`] on a
+    /// socket type without the option (every type but REQ).
     pub fn set_req_correlate(&self, on: bool) -> Result<()> {
         self.pattern_option(PatternOption::ReqCorrelate(on))
     }
@@ -256,6 +292,10 @@ impl Socket {
     /// `ROUTER_MANDATORY` (ROUTER): sending to an unknown routing id fails with
     /// [`Error::HostUnreachable`] instead of being dropped silently, and sending to a peer at
     /// its high-water mark blocks (or fails with [`Error::WouldBlock`]). Default false.
+    ///
+    /// # Errors
+    /// [`Error::Terminated`] once the context is terminated; [`Error::InvalidOption`] on a
+    /// socket type without the option (every type but ROUTER).
     pub fn set_router_mandatory(&self, on: bool) -> Result<()> {
         self.pattern_option(PatternOption::RouterMandatory(on))
     }
@@ -272,6 +312,10 @@ impl Socket {
     /// `ROUTER_HANDOVER` (ROUTER): a new peer announcing a routing id already in use takes it
     /// over, and the old connection is closed. Default false (the newcomer gets a generated
     /// id).
+    ///
+    /// # Errors
+    /// [`Error::Terminated`] once the context is terminated; [`Error::InvalidOption`] on a
+    /// socket type without the option (every type but ROUTER).
     pub fn set_router_handover(&self, on: bool) -> Result<()> {
         self.pattern_option(PatternOption::RouterHandover(on))
     }
@@ -287,6 +331,10 @@ impl Socket {
 
     /// `PROBE_ROUTER` (ROUTER, DEALER, REQ): send an empty message to every new peer, so a
     /// ROUTER peer learns our routing id at once. Default false.
+    ///
+    /// # Errors
+    /// [`Error::Terminated`] once the context is terminated; [`Error::InvalidOption`] on a
+    /// socket type without the option (every type but ROUTER, DEALER and REQ).
     pub fn set_probe_router(&self, on: bool) -> Result<()> {
         self.pattern_option(PatternOption::ProbeRouter(on))
     }
@@ -302,6 +350,11 @@ impl Socket {
 
     /// `CONNECT_ROUTING_ID` (ROUTER): the routing id, 1 to 255 bytes, to give the peer of
     /// the next [`Socket::connect`] (used by that connect only).
+    ///
+    /// # Errors
+    /// [`Error::Terminated`] once the context is terminated; [`Error::InvalidOption`] on a
+    /// socket type without the option (every type but ROUTER), and for an id that is
+    /// empty or longer than 255 bytes.
     pub fn set_connect_routing_id(&self, id: &[u8]) -> Result<()> {
         self.pattern_option(PatternOption::ConnectRoutingId(id))
     }
@@ -318,6 +371,10 @@ impl Socket {
 
     /// `XPUB_VERBOSE` (XPUB, PUB): pass every subscribe message to the application, not
     /// only those for new topics.
+    ///
+    /// # Errors
+    /// [`Error::Terminated`] once the context is terminated; [`Error::InvalidOption`] on a
+    /// socket type without the option (every type but XPUB and PUB).
     pub fn set_xpub_verbose(&self, on: bool) -> Result<()> {
         self.pattern_option(PatternOption::XpubVerbose(on))
     }
@@ -332,6 +389,10 @@ impl Socket {
     }
 
     /// `XPUB_VERBOSER` (XPUB, PUB): pass every subscribe and unsubscribe message.
+    ///
+    /// # Errors
+    /// [`Error::Terminated`] once the context is terminated; [`Error::InvalidOption`] on a
+    /// socket type without the option (every type but XPUB and PUB).
     pub fn set_xpub_verboser(&self, on: bool) -> Result<()> {
         self.pattern_option(PatternOption::XpubVerboser(on))
     }
@@ -348,6 +409,10 @@ impl Socket {
 
     /// `XPUB_NODROP` (XPUB, PUB): when a subscriber is at its high-water mark, block (or
     /// fail with [`Error::WouldBlock`]) instead of dropping the message for it.
+    ///
+    /// # Errors
+    /// [`Error::Terminated`] once the context is terminated; [`Error::InvalidOption`] on a
+    /// socket type without the option (every type but XPUB and PUB).
     pub fn set_xpub_nodrop(&self, on: bool) -> Result<()> {
         self.pattern_option(PatternOption::XpubNodrop(on))
     }
@@ -363,6 +428,10 @@ impl Socket {
 
     /// `XPUB_MANUAL` (XPUB): subscriptions are not applied; the application receives each
     /// and decides with [`Socket::set_subscribe`] / [`Socket::set_unsubscribe`].
+    ///
+    /// # Errors
+    /// [`Error::Terminated`] once the context is terminated; [`Error::InvalidOption`] on a
+    /// socket type without the option (every type but XPUB and PUB).
     pub fn set_xpub_manual(&self, on: bool) -> Result<()> {
         self.pattern_option(PatternOption::XpubManual(on))
     }
@@ -378,6 +447,10 @@ impl Socket {
 
     /// `XPUB_WELCOME_MSG` (XPUB, PUB): a message sent to every new subscriber; empty for
     /// none (the default).
+    ///
+    /// # Errors
+    /// [`Error::Terminated`] once the context is terminated; [`Error::InvalidOption`] on a
+    /// socket type without the option (every type but XPUB and PUB).
     pub fn set_xpub_welcome_msg(&self, msg: &[u8]) -> Result<()> {
         self.pattern_option(PatternOption::XpubWelcomeMsg(msg))
     }
@@ -393,6 +466,10 @@ impl Socket {
 
     /// `INVERT_MATCHING` (PUB, XPUB, SUB): deliver the messages that match no subscription
     /// instead of those that do. Publishers and their subscribers should agree on it.
+    ///
+    /// # Errors
+    /// [`Error::Terminated`] once the context is terminated; [`Error::InvalidOption`] on a
+    /// socket type without the option (every type but PUB, XPUB, SUB and XSUB).
     pub fn set_invert_matching(&self, on: bool) -> Result<()> {
         self.pattern_option(PatternOption::InvertMatching(on))
     }
@@ -410,6 +487,10 @@ impl Socket {
     /// the direction that carries data, ignoring the high-water marks; for connections made
     /// after the call. As in libzmq, it is for single-frame messages (a multipart message
     /// is kept whole, but only the newest). Subscriptions are never conflated.
+    ///
+    /// # Errors
+    /// [`Error::InvalidOption`] on a socket type other than PULL, PUSH, SUB, PUB and
+    /// DEALER.
     pub fn set_conflate(&self, on: bool) -> Result<()> {
         use crate::SocketType::*;
         let mut core = self.core.borrow_mut();
@@ -485,6 +566,9 @@ impl Socket {
     /// PLAIN client whose credentials the ZAP handler bound at `inproc://zeromq.zap.01`
     /// accepts; with no handler bound, every peer is refused (as libzmq does). False goes
     /// back to the NULL mechanism. A PLAIN socket never accepts a NULL peer.
+    ///
+    /// # Errors
+    /// Never fails; the `Result` is there as for every other setter.
     pub fn set_plain_server(&self, on: bool) -> Result<()> {
         self.core.borrow_mut().options.security = if on {
             Security::PlainServer
@@ -502,6 +586,9 @@ impl Socket {
     /// `PLAIN_USERNAME`: makes the socket a PLAIN client announcing this username (at most
     /// 255 bytes). The empty username goes back to the NULL mechanism, as libzmq's `NULL`
     /// value does.
+    ///
+    /// # Errors
+    /// [`Error::InvalidOption`] for a username longer than 255 bytes.
     pub fn set_plain_username(&self, username: &[u8]) -> Result<()> {
         let username = credential("PLAIN_USERNAME", username)?;
         let mut core = self.core.borrow_mut();
@@ -522,6 +609,9 @@ impl Socket {
 
     /// `PLAIN_PASSWORD`: makes the socket a PLAIN client with this password (at most 255
     /// bytes, may be empty).
+    ///
+    /// # Errors
+    /// [`Error::InvalidOption`] for a password longer than 255 bytes.
     pub fn set_plain_password(&self, password: &[u8]) -> Result<()> {
         let password = credential("PLAIN_PASSWORD", password)?;
         let mut core = self.core.borrow_mut();
@@ -548,6 +638,9 @@ impl Socket {
     /// mechanism, a non-empty domain makes the socket ask the ZAP handler about every peer
     /// when a handler is bound (and refuse every peer when none is, with
     /// `ZAP_ENFORCE_DOMAIN`).
+    ///
+    /// # Errors
+    /// [`Error::InvalidOption`] for a domain longer than 255 bytes.
     pub fn set_zap_domain(&self, domain: &str) -> Result<()> {
         let domain = credential("ZAP_DOMAIN", domain.as_bytes())?;
         self.core.borrow_mut().options.zap_domain = domain;
@@ -561,6 +654,9 @@ impl Socket {
 
     /// `ZAP_ENFORCE_DOMAIN`: with NULL and a `ZAP_DOMAIN`, refuse peers when no ZAP handler
     /// is bound instead of letting them in unauthenticated. Default false, as in libzmq.
+    ///
+    /// # Errors
+    /// Never fails; the `Result` is there as for every other setter.
     pub fn set_zap_enforce_domain(&self, on: bool) -> Result<()> {
         self.core.borrow_mut().options.zap_enforce_domain = on;
         Ok(())
