@@ -157,6 +157,38 @@ impl MonitorSlot {
 }
 
 /// Receives a socket's events. `Send`; can be moved to its own thread.
+///
+/// A bound socket reports its listener, then each connection accepted and its handshake:
+///
+/// ```
+/// use std::time::Duration;
+/// use zerosock::{Context, EventKind, SocketType};
+///
+/// let ctx = Context::new();
+/// let pull = ctx.socket(SocketType::Pull)?;
+/// let monitor = pull.monitor();
+/// pull.bind("tcp://127.0.0.1:*")?;
+/// let endpoint = pull.last_endpoint().unwrap();
+///
+/// let push = ctx.socket(SocketType::Push)?;
+/// push.connect(&endpoint)?;
+///
+/// let mut events = Vec::new();
+/// while let Some(event) = monitor.recv(Some(Duration::from_secs(5))) {
+///     let done = event.kind == EventKind::HandshakeSucceeded;
+///     events.push(event);
+///     if done {
+///         break;
+///     }
+/// }
+/// let kinds: Vec<_> = events.iter().map(|e| e.kind.clone()).collect();
+/// assert_eq!(
+///     kinds,
+///     [EventKind::Listening, EventKind::Accepted, EventKind::HandshakeSucceeded]
+/// );
+/// assert_eq!(events[0].endpoint, endpoint);
+/// # Ok::<(), zerosock::Error>(())
+/// ```
 pub struct Monitor {
     sink: Arc<Sink>,
 }

@@ -116,6 +116,31 @@ impl<'a> PollItem<'a> {
 /// SUB only for a subscribed one, a REQ only for the reply it awaits), writable while a send
 /// would not block. Polling never consumes a message.
 ///
+/// ```
+/// use zerosock::{poll, Context, PollItem, SocketType, POLLIN};
+///
+/// let ctx = Context::new();
+/// let quiet = ctx.socket(SocketType::Pull)?;
+/// quiet.bind("tcp://127.0.0.1:*")?;
+/// let busy = ctx.socket(SocketType::Pull)?;
+/// busy.bind("tcp://127.0.0.1:*")?;
+///
+/// let push = ctx.socket(SocketType::Push)?;
+/// push.connect(&busy.last_endpoint().unwrap())?;
+/// push.send("hello", 0)?;
+///
+/// let mut items = [
+///     PollItem::from_socket(&quiet, POLLIN),
+///     PollItem::from_socket(&busy, POLLIN),
+/// ];
+/// // Waits until the message has arrived, or 5 s at most.
+/// assert_eq!(poll(&mut items, 5000)?, 1);
+/// assert!(!items[0].is_readable());
+/// assert!(items[1].is_readable());
+/// assert_eq!(busy.recv(0)?, "hello");
+/// # Ok::<(), zerosock::Error>(())
+/// ```
+///
 /// # Errors
 /// [`Error::Terminated`] when a polled socket's context is terminated, before the call or
 /// while it waits. [`Error::Io`] when the operating system refuses to watch the raw

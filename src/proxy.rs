@@ -29,6 +29,33 @@ const BATCH: usize = 256;
 /// A send the backend refuses for good (a ROUTER_MANDATORY socket with an unknown routing
 /// id) drops that message and goes on; libzmq's proxy stops with the error instead.
 ///
+/// A streamer between PUSH producers and PULL consumers, stopped by terminating its context:
+///
+/// ```
+/// use zerosock::{proxy, Context, Error, SocketType};
+///
+/// let ctx = Context::new();
+/// let frontend = ctx.socket(SocketType::Pull)?;
+/// frontend.bind("tcp://127.0.0.1:*")?;
+/// let backend = ctx.socket(SocketType::Push)?;
+/// backend.bind("tcp://127.0.0.1:*")?;
+/// let producers = frontend.last_endpoint().unwrap();
+/// let consumers = backend.last_endpoint().unwrap();
+/// let streamer = std::thread::spawn(move || proxy(&frontend, &backend, None));
+///
+/// let producer = ctx.socket(SocketType::Push)?;
+/// producer.connect(&producers)?;
+/// let consumer = ctx.socket(SocketType::Pull)?;
+/// consumer.set_rcvtimeo(5000)?;
+/// consumer.connect(&consumers)?;
+/// producer.send("work", 0)?;
+/// assert_eq!(consumer.recv(0)?, "work");
+///
+/// ctx.terminate();
+/// assert!(matches!(streamer.join().unwrap(), Err(Error::Terminated)));
+/// # Ok::<(), zerosock::Error>(())
+/// ```
+///
 /// # Errors
 /// [`Error::Terminated`] when the context terminates: the way a `proxy` ends. Any other
 /// error a receive or send on `frontend` or `backend` reports ends it too, and is returned:
