@@ -2,6 +2,8 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+#[cfg(all(unix, feature = "tokio"))]
+mod async_socket;
 mod buf;
 mod command;
 mod context;
@@ -25,6 +27,8 @@ mod transport;
 pub mod zap;
 mod zmtp;
 
+#[cfg(all(unix, feature = "tokio"))]
+pub use async_socket::AsyncSocket;
 /// The `bytes` crate, whose `Bytes` and `BytesMut` message bodies are made of
 /// ([`Msg::buffer`] returns a `BytesMut`).
 pub use bytes;

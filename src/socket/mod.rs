@@ -114,6 +114,12 @@ impl Socket {
     /// Accepts connections on `endpoint` (`tcp://`, `ipc://`, `inproc://`). A socket may bind
     /// several endpoints. `tcp://host:*` binds an ephemeral port; see
     /// [`Socket::last_endpoint`].
+    ///
+    /// # Errors
+    /// [`Error::InvalidEndpoint`] for an endpoint that cannot be parsed or bound (`inproc`
+    /// names included); [`Error::AddressInUse`] when another socket holds it;
+    /// [`Error::Endpoint`] when the operating system refuses (a privileged port, an address
+    /// this host does not have, a missing ipc directory); [`Error::Terminated`].
     pub fn bind(&self, endpoint: &str) -> Result<()> {
         self.core.borrow_mut().bind(endpoint)
     }
@@ -121,12 +127,22 @@ impl Socket {
     /// Connects to `endpoint`; the connection is made (and remade after losing the peer) in
     /// the background. With `IMMEDIATE` off (the default), messages queue for the peer at
     /// once, before it is connected.
+    ///
+    /// # Errors
+    /// [`Error::InvalidEndpoint`] for an endpoint that cannot be parsed or connected to (a
+    /// `*` host or port); [`Error::Protocol`] for an inproc peer of an incompatible socket
+    /// type; [`Error::Terminated`]. A peer that cannot be reached is no error: the
+    /// connection is retried in the background (see `RECONNECT_IVL`).
     pub fn connect(&self, endpoint: &str) -> Result<()> {
         self.core.borrow_mut().connect(endpoint)
     }
 
     /// Stops listening on an endpoint given to [`Socket::bind`] (as given, or as reported
     /// by [`Socket::last_endpoint`]) and closes the connections accepted through it.
+    ///
+    /// # Errors
+    /// [`Error::EndpointNotFound`] for an endpoint this socket did not bind;
+    /// [`Error::Terminated`].
     pub fn unbind(&self, endpoint: &str) -> Result<()> {
         self.core
             .borrow_mut()
@@ -135,6 +151,10 @@ impl Socket {
 
     /// Stops connecting to an endpoint given to [`Socket::connect`]; messages queued for it
     /// are dropped.
+    ///
+    /// # Errors
+    /// [`Error::EndpointNotFound`] for an endpoint this socket did not connect to;
+    /// [`Error::Terminated`].
     pub fn disconnect(&self, endpoint: &str) -> Result<()> {
         self.core
             .borrow_mut()
@@ -167,6 +187,13 @@ impl Socket {
     /// `msg` becomes a [`Msg`] inside the call, where it is queued (a body copied from a
     /// slice is copied straight into the queue), so its `Into<Msg>` conversion must not use
     /// this socket.
+    ///
+    /// # Errors
+    /// [`Error::WouldBlock`] with [`DONTWAIT`], [`Error::TimedOut`] after `SNDTIMEO` (both
+    /// [`Error::is_again`]); [`Error::WrongState`] where the socket type cannot send now (a
+    /// PULL, a REQ awaiting its reply); [`Error::HostUnreachable`] for a ROUTER with
+    /// `ROUTER_MANDATORY` and no peer of that routing id; [`Error::Terminated`]. The frame
+    /// is dropped; [`Socket::try_send`] gives it back instead.
     pub fn send(&self, msg: impl Into<Msg>, flags: i32) -> Result<()> {
         self.core.borrow_mut().send_from(
             &mut Some(Pending::Source(msg)),
@@ -183,6 +210,8 @@ impl Socket {
     ///
     /// # Errors
     /// As [`Socket::send`], inside a [`SendError`] that holds the frame.
+    // The frame comes back by value, as it was given: the error is as large as a frame.
+    #[allow(clippy::result_large_err)]
     pub fn try_send(&self, msg: Msg, flags: i32) -> std::result::Result<(), SendError> {
         let mut pending = Some(Pending::Source(msg));
         let mut unsent = None;
@@ -204,6 +233,10 @@ impl Socket {
     }
 
     /// Sends a whole multipart message.
+    ///
+    /// # Errors
+    /// As [`Socket::send`], for the first frame: the later frames of a message are always
+    /// taken once the first was.
     pub fn send_multipart<I, T>(&self, parts: I, flags: i32) -> Result<()>
     where
         I: IntoIterator<Item = T>,
@@ -229,6 +262,11 @@ impl Socket {
     /// Receives one frame; [`Msg::more`] says whether more frames of its message follow.
     /// With [`DONTWAIT`], returns [`Error::WouldBlock`] if nothing is waiting; otherwise
     /// waits up to `RCVTIMEO`.
+    ///
+    /// # Errors
+    /// [`Error::WouldBlock`] with [`DONTWAIT`], [`Error::TimedOut`] after `RCVTIMEO` (both
+    /// [`Error::is_again`]); [`Error::WrongState`] where the socket type cannot receive now
+    /// (a PUSH, a REQ that has not sent its request); [`Error::Terminated`].
     pub fn recv(&self, flags: i32) -> Result<Msg> {
         self.core.borrow_mut().recv(flags & DONTWAIT != 0)
     }
@@ -236,6 +274,9 @@ impl Socket {
     /// Receives one frame into `msg`, dropping what it held (libzmq's `zmq_msg_recv`): a
     /// loop that reuses one `Msg` saves moving each frame out through a return value. On an
     /// error, `msg` is left as it was.
+    ///
+    /// # Errors
+    /// As [`Socket::recv`].
     pub fn recv_into(&self, msg: &mut Msg, flags: i32) -> Result<()> {
         self.core.borrow_mut().recv_into(msg, flags & DONTWAIT != 0)
     }
@@ -253,6 +294,9 @@ impl Socket {
     }
 
     /// Receives a whole multipart message.
+    ///
+    /// # Errors
+    /// As [`Socket::recv`], for the first frame: the rest of a message arrives with it.
     pub fn recv_multipart(&self, flags: i32) -> Result<Vec<Msg>> {
         let mut core = self.core.borrow_mut();
         let mut parts = vec![core.recv(flags & DONTWAIT != 0)?];
@@ -272,7 +316,9 @@ impl Socket {
     /// used: asking twice gives the same `readable`.
     ///
     /// Also clears the [`Socket::readiness_fd`], if there is one.
-    /// Fails with [`Error::Terminated`] once the context is terminated.
+    ///
+    /// # Errors
+    /// [`Error::Terminated`] once the context is terminated.
     pub fn events(&self) -> Result<(bool, bool)> {
         let mut core = self.core.borrow_mut();
         #[cfg(unix)]
@@ -320,6 +366,10 @@ impl Socket {
     /// }
     /// # Ok::<(), Error>(())
     /// ```
+    ///
+    /// # Errors
+    /// [`Error::Terminated`]; [`Error::Io`] when the descriptor cannot be made (the
+    /// process is at its descriptor limit).
     #[cfg(unix)]
     pub fn readiness_fd(&self) -> Result<RawFd> {
         let mut core = self.core.borrow_mut();
@@ -328,6 +378,21 @@ impl Socket {
             core.readiness = Some(ReadinessFd::new(&core.mailbox)?);
         }
         Ok(core.readiness.as_ref().map_or(-1, |r| r.fd()))
+    }
+
+    /// A duplicate of the readiness descriptor as a Unix stream of its own, for an event
+    /// loop that takes ownership of what it watches (the async socket hands it to tokio).
+    #[cfg(all(unix, feature = "tokio"))]
+    pub(crate) fn readiness_stream(&self) -> Result<std::os::unix::net::UnixStream> {
+        let mut core = self.core.borrow_mut();
+        core.check_alive()?;
+        if core.readiness.is_none() {
+            core.readiness = Some(ReadinessFd::new(&core.mailbox)?);
+        }
+        match &core.readiness {
+            Some(readiness) => Ok(readiness.try_clone()?),
+            None => Err(Error::WrongState("no readiness descriptor")),
+        }
     }
 
     /// Readiness for `poll`: like [`Socket::events`], but leaves the readiness descriptor

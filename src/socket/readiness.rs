@@ -60,6 +60,12 @@ impl ReadinessFd {
         self.reader.as_raw_fd()
     }
 
+    /// The reading side again, as a stream of its own (the same open description).
+    #[cfg(feature = "tokio")]
+    pub(crate) fn try_clone(&self) -> std::io::Result<UnixStream> {
+        self.reader.try_clone()
+    }
+
     /// Empties the descriptor and re-arms it. Call before looking at the socket.
     pub(crate) fn clear(&self) {
         let mut buf = [0u8; 64];
