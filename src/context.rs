@@ -9,8 +9,10 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-/// Owns the I/O threads and creates sockets. Cheap to clone; the context terminates when the
-/// last clone is dropped or when [`Context::terminate`] is called.
+/// Owns the I/O threads and creates sockets. Cheap to clone. Every socket holds the context
+/// too (a helper may make a context, return a socket and drop the context): the context
+/// terminates when its last clone and its last socket are dropped, or when
+/// [`Context::terminate`] is called.
 ///
 /// Terminating makes every blocked call on the context's sockets return
 /// [`Error::Terminated`], lets each connection deliver what is queued for at most its
@@ -21,7 +23,7 @@ pub struct Context {
     handle: Arc<Handle>,
 }
 
-/// Terminates the context when the last `Context` clone goes.
+/// Terminates the context when the last `Context` clone (a socket holds one) goes.
 struct Handle(Arc<CtxInner>);
 
 impl Drop for Handle {

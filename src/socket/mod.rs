@@ -38,6 +38,10 @@ pub const SNDMORE: i32 = 2;
 /// delivering what was sent for at most `LINGER` in the background.
 pub struct Socket {
     core: RefCell<Core>,
+    /// Keeps the context alive while the socket is: the context terminates when its last
+    /// clone and its last socket are gone (or at `Context::terminate`). Dropped after the
+    /// socket has closed.
+    _context: Context,
 }
 
 enum EndpointKind {
@@ -77,12 +81,13 @@ impl Context {
     /// # Errors
     /// [`Error::Terminated`] once the context is terminated.
     pub fn socket(&self, socket_type: SocketType) -> Result<Socket> {
-        Socket::new(self.inner().clone(), socket_type)
+        Socket::new(self, socket_type)
     }
 }
 
 impl Socket {
-    fn new(ctx: Arc<CtxInner>, socket_type: SocketType) -> Result<Socket> {
+    fn new(context: &Context, socket_type: SocketType) -> Result<Socket> {
+        let ctx = context.inner().clone();
         let pattern = AnyPattern::for_type(socket_type);
         let id = ctx.next_id();
         let mailbox = SocketMailbox::new();
@@ -103,6 +108,7 @@ impl Socket {
                 #[cfg(unix)]
                 readiness: None,
             }),
+            _context: context.clone(),
         })
     }
 
