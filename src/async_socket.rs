@@ -178,10 +178,10 @@ impl AsyncSocket {
         loop {
             self.ready.readable().await?;
             // Clears the descriptor first: whatever happens from here on marks it again.
-            let (readable, writable) = self.socket.events()?;
+            let now = self.socket.events()?;
             let ready = match wait {
-                Wait::Readable => readable,
-                Wait::Writable => writable,
+                Wait::Readable => now.readable,
+                Wait::Writable => now.writable,
             };
             if ready {
                 if let Some(value) = op(&self.socket)? {

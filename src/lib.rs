@@ -38,9 +38,9 @@ pub use monitor::{Event, EventKind, Monitor};
 pub use msg::Msg;
 pub use options::DEFAULT_LINGER_MS;
 pub use peer::Metadata;
-pub use poll::{poll, PollItem, POLLERR, POLLIN, POLLOUT};
+pub use poll::{poll, PollEvents, PollItem, POLLERR, POLLIN, POLLOUT};
 pub use proxy::{proxy, proxy_steerable};
-pub use socket::{Socket, DONTWAIT, SNDMORE};
+pub use socket::{Readiness, Socket, DONTWAIT, SNDMORE};
 pub use socket_type::{SocketType, UnknownSocketType};
 pub use zmtp::{Mechanism, ProtocolError};
 

@@ -20,12 +20,82 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
+/// A set of poll events: [`POLLIN`], [`POLLOUT`], [`POLLERR`], combined with `|`.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct PollEvents(u8);
+
+impl PollEvents {
+    /// No event.
+    pub const NONE: PollEvents = PollEvents(0);
+    /// Input: a socket has a message to receive, a descriptor is readable.
+    pub const IN: PollEvents = PollEvents(1);
+    /// Output: a socket would accept a message, a descriptor is writable.
+    pub const OUT: PollEvents = PollEvents(2);
+    /// Reported (never needs asking) for a descriptor in an error state.
+    pub const ERR: PollEvents = PollEvents(4);
+
+    /// Whether every event of `other` is in `self`.
+    pub fn contains(self, other: PollEvents) -> bool {
+        self.0 & other.0 == other.0
+    }
+
+    /// Whether the set is empty.
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// libzmq's bits (`ZMQ_POLLIN` 1, `ZMQ_POLLOUT` 2, `ZMQ_POLLERR` 4).
+    pub fn bits(self) -> i16 {
+        i16::from(self.0)
+    }
+
+    /// The events of libzmq's bits; other bits are ignored.
+    pub fn from_bits(bits: i16) -> PollEvents {
+        PollEvents((bits & 7) as u8)
+    }
+}
+
+impl std::ops::BitOr for PollEvents {
+    type Output = PollEvents;
+    fn bitor(self, other: PollEvents) -> PollEvents {
+        PollEvents(self.0 | other.0)
+    }
+}
+
+impl std::ops::BitOrAssign for PollEvents {
+    fn bitor_assign(&mut self, other: PollEvents) {
+        self.0 |= other.0;
+    }
+}
+
+impl std::ops::BitAnd for PollEvents {
+    type Output = PollEvents;
+    fn bitand(self, other: PollEvents) -> PollEvents {
+        PollEvents(self.0 & other.0)
+    }
+}
+
+impl std::fmt::Debug for PollEvents {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<&str> = [(Self::IN, "IN"), (Self::OUT, "OUT"), (Self::ERR, "ERR")]
+            .into_iter()
+            .filter(|(e, _)| self.contains(*e))
+            .map(|(_, n)| n)
+            .collect();
+        if names.is_empty() {
+            f.write_str("PollEvents(NONE)")
+        } else {
+            write!(f, "PollEvents({})", names.join(" | "))
+        }
+    }
+}
+
 /// Poll for input: a socket has a message to receive, a descriptor is readable.
-pub const POLLIN: i16 = 1;
+pub const POLLIN: PollEvents = PollEvents::IN;
 /// Poll for output: a socket would accept a message, a descriptor is writable.
-pub const POLLOUT: i16 = 2;
+pub const POLLOUT: PollEvents = PollEvents::OUT;
 /// Reported (never needs asking) for a descriptor in an error state.
-pub const POLLERR: i16 = 4;
+pub const POLLERR: PollEvents = PollEvents::ERR;
 
 /// How long `poll` spins, watching for a post, before it sleeps (as blocking calls do).
 const SPIN: Duration = Duration::from_micros(20);
@@ -42,60 +112,60 @@ enum Source<'a> {
 #[derive(Debug, Clone, Copy)]
 pub struct PollItem<'a> {
     source: Source<'a>,
-    events: i16,
-    revents: i16,
+    events: PollEvents,
+    revents: PollEvents,
 }
 
 impl<'a> PollItem<'a> {
     /// Polls `socket` for `events` ([`POLLIN`] and/or [`POLLOUT`]).
-    pub fn from_socket(socket: &'a Socket, events: i16) -> PollItem<'a> {
+    pub fn from_socket(socket: &'a Socket, events: PollEvents) -> PollItem<'a> {
         PollItem {
             source: Source::Socket(socket),
             events,
-            revents: 0,
+            revents: PollEvents::NONE,
         }
     }
 
     #[cfg(unix)]
     /// Polls the file descriptor `fd` (any pollable one: a TCP socket, a pipe, stdin) for
     /// `events`. The descriptor must stay open during the call.
-    pub fn from_fd(fd: RawFd, events: i16) -> PollItem<'static> {
+    pub fn from_fd(fd: RawFd, events: PollEvents) -> PollItem<'static> {
         PollItem {
             source: Source::Fd(fd),
             events,
-            revents: 0,
+            revents: PollEvents::NONE,
         }
     }
 
     /// The events asked for.
-    pub fn events(&self) -> i16 {
+    pub fn events(&self) -> PollEvents {
         self.events
     }
 
     /// Changes the events asked for (the item can then be polled again).
-    pub fn set_events(&mut self, events: i16) {
+    pub fn set_events(&mut self, events: PollEvents) {
         self.events = events;
     }
 
     /// The events that occurred in the last [`poll`] (a subset of those asked for, plus
     /// [`POLLERR`] for a descriptor).
-    pub fn revents(&self) -> i16 {
+    pub fn revents(&self) -> PollEvents {
         self.revents
     }
 
     /// [`POLLIN`] occurred.
     pub fn is_readable(&self) -> bool {
-        self.revents & POLLIN != 0
+        self.revents.contains(POLLIN)
     }
 
     /// [`POLLOUT`] occurred.
     pub fn is_writable(&self) -> bool {
-        self.revents & POLLOUT != 0
+        self.revents.contains(POLLOUT)
     }
 
     /// [`POLLERR`] occurred (descriptors only).
     pub fn is_error(&self) -> bool {
-        self.revents & POLLERR != 0
+        self.revents.contains(POLLERR)
     }
 
     /// The socket polled, if this item is one.
@@ -193,8 +263,8 @@ fn scan_sockets(items: &mut [PollItem<'_>]) -> Result<usize> {
     let mut ready = 0;
     for item in items.iter_mut() {
         if let Source::Socket(socket) = item.source {
-            item.revents = 0;
-            if item.events & (POLLIN | POLLOUT) != 0 {
+            item.revents = PollEvents::NONE;
+            if !(item.events & (POLLIN | POLLOUT)).is_empty() {
                 let (readable, writable) = socket.poll_events()?;
                 if readable {
                     item.revents |= item.events & POLLIN;
@@ -204,7 +274,7 @@ fn scan_sockets(items: &mut [PollItem<'_>]) -> Result<usize> {
                 }
             }
         }
-        if item.revents != 0 {
+        if !item.revents.is_empty() {
             ready += 1;
         }
     }
@@ -323,8 +393,8 @@ fn poll_with_fds(
     let mut fds: Vec<(RawFd, Interest)> = Vec::new();
     for item in items.iter_mut() {
         if let Source::Fd(fd) = item.source {
-            item.revents = 0;
-            let wanted = match (item.events & POLLIN != 0, item.events & POLLOUT != 0) {
+            item.revents = PollEvents::NONE;
+            let wanted = match (item.events.contains(POLLIN), item.events.contains(POLLOUT)) {
                 (_, false) => Interest::READABLE,
                 (false, true) => Interest::WRITABLE,
                 (true, true) => Interest::READABLE | Interest::WRITABLE,
@@ -344,10 +414,10 @@ fn poll_with_fds(
     let _observing = Observing::start(items, waker);
     let mut events = mio::Events::with_capacity(fds.len() + 1);
     // What each descriptor reported so far in this call.
-    let mut seen: Vec<i16> = vec![0; fds.len()];
+    let mut seen: Vec<PollEvents> = vec![PollEvents::NONE; fds.len()];
     loop {
         let sockets_ready = scan_sockets(items)?;
-        let fds_ready = seen.iter().any(|&r| r != 0);
+        let fds_ready = seen.iter().any(|r| !r.is_empty());
         let timeout = if sockets_ready > 0 || fds_ready || timeout_ms == 0 {
             Some(Duration::ZERO)
         } else {
@@ -381,7 +451,7 @@ fn poll_with_fds(
                 let token = fds.iter().position(|(f, _)| *f == fd).unwrap_or(0);
                 item.revents = seen[token] & (item.events | POLLERR);
             }
-            if item.revents != 0 {
+            if !item.revents.is_empty() {
                 ready += 1;
             }
         }

@@ -9,7 +9,7 @@
 
 use crate::error::{Error, Result};
 use crate::msg::Msg;
-use crate::poll::{poll, PollItem, POLLIN, POLLOUT};
+use crate::poll::{poll, PollEvents, PollItem, POLLIN, POLLOUT};
 use crate::socket::{Socket, DONTWAIT, SNDMORE};
 use crate::socket_type::SocketType;
 use std::collections::VecDeque;
@@ -149,7 +149,7 @@ impl<'a> Proxy<'a> {
         loop {
             // Read a side only when its message can go on; watch the other side's output
             // while a message waits for it.
-            let mut events = [0i16; 2];
+            let mut events = [PollEvents::NONE; 2];
             if !self.paused {
                 for dir in 0..self.directions() {
                     if self.held[dir].frames.is_empty() {
@@ -159,7 +159,7 @@ impl<'a> Proxy<'a> {
                     }
                 }
             }
-            let mut items = [PollItem::from_socket(self.frontend, 0); 3];
+            let mut items = [PollItem::from_socket(self.frontend, PollEvents::NONE); 3];
             let mut n = 1;
             if self.same {
                 items[0].set_events(events[0] | events[1]);

@@ -11,7 +11,10 @@ use std::io::{Read, Write};
 use std::os::unix::io::AsRawFd;
 use std::os::unix::net::UnixStream;
 use std::time::{Duration, Instant};
-use zerosock::{poll, Context, Error, PollItem, Socket, SocketType, DONTWAIT, POLLIN, POLLOUT};
+use zerosock::{
+    poll, Context, Error, PollEvents, PollItem, Readiness, Socket, SocketType, DONTWAIT, POLLERR,
+    POLLIN, POLLOUT,
+};
 
 /// Long enough for anything that must arrive; a test fails (not hangs) if it does not.
 const WAIT_MS: i64 = 10_000;
@@ -31,7 +34,7 @@ fn pair(ctx: &Context, a: SocketType, b: SocketType, ep: &str) -> (Socket, Socke
 }
 
 /// The readiness of one socket, as poll reports it without waiting.
-fn ready_now(s: &Socket, events: i16) -> i16 {
+fn ready_now(s: &Socket, events: PollEvents) -> PollEvents {
     let mut items = [PollItem::from_socket(s, events)];
     poll(&mut items, 0).unwrap();
     items[0].revents()
@@ -43,7 +46,11 @@ fn level_triggered_until_received() {
         let ctx = Context::new();
         for ep in ["inproc://poll-level", "tcp://127.0.0.1:*"] {
             let (pull, push) = pair(&ctx, SocketType::Pull, SocketType::Push, ep);
-            assert_eq!(ready_now(&pull, POLLIN), 0, "{ep}: nothing yet");
+            assert_eq!(
+                ready_now(&pull, POLLIN),
+                PollEvents::NONE,
+                "{ep}: nothing yet"
+            );
             push.send_multipart(["a", "b"], 0).unwrap();
             push.send("c", 0).unwrap();
             let mut items = [PollItem::from_socket(&pull, POLLIN | POLLOUT)];
@@ -62,7 +69,7 @@ fn level_triggered_until_received() {
             assert_eq!(poll(&mut items, WAIT_MS).unwrap(), 1);
             assert_eq!(ready_now(&pull, POLLIN), POLLIN);
             assert_eq!(pull.recv(0).unwrap(), "c");
-            assert_eq!(ready_now(&pull, POLLIN), 0, "{ep}: drained");
+            assert_eq!(ready_now(&pull, POLLIN), PollEvents::NONE, "{ep}: drained");
             assert!(matches!(pull.recv(DONTWAIT), Err(Error::WouldBlock)));
             // A frame received mid-message leaves the socket readable for the rest.
             push.send_multipart(["x", "y"], 0).unwrap();
@@ -182,11 +189,15 @@ fn req_rep_state_and_writability() {
                 POLLOUT,
                 "{ep}: REQ may ask"
             );
-            assert_eq!(ready_now(&rep, POLLIN | POLLOUT), 0, "{ep}: REP waits");
+            assert_eq!(
+                ready_now(&rep, POLLIN | POLLOUT),
+                PollEvents::NONE,
+                "{ep}: REP waits"
+            );
             req.send("question", 0).unwrap();
             assert_eq!(
                 ready_now(&req, POLLIN | POLLOUT),
-                0,
+                PollEvents::NONE,
                 "REQ: no second request"
             );
             let mut items = [PollItem::from_socket(&rep, POLLIN | POLLOUT)];
@@ -215,7 +226,11 @@ fn writability_follows_peers_and_high_water_marks() {
         let push = ctx.socket(SocketType::Push).unwrap();
         push.set_linger(0).unwrap();
         push.set_sndhwm(2).unwrap();
-        assert_eq!(ready_now(&push, POLLOUT), 0, "no peer: a send would block");
+        assert_eq!(
+            ready_now(&push, POLLOUT),
+            PollEvents::NONE,
+            "no peer: a send would block"
+        );
         let pull = ctx.socket(SocketType::Pull).unwrap();
         pull.set_rcvhwm(2).unwrap();
         pull.bind("inproc://poll-hwm").unwrap();
@@ -249,7 +264,11 @@ fn sub_is_readable_only_for_subscribed_messages() {
         let (publisher, sub) = pair(&ctx, SocketType::Pub, SocketType::Sub, "inproc://poll-sub");
         sub.set_subscribe(b"yes").unwrap();
         assert_eq!(ready_now(&publisher, POLLOUT), POLLOUT, "PUB never blocks");
-        assert_eq!(ready_now(&sub, POLLOUT), 0, "SUB never sends");
+        assert_eq!(
+            ready_now(&sub, POLLOUT),
+            PollEvents::NONE,
+            "SUB never sends"
+        );
         // inproc subscriptions are applied before the publisher's next send.
         publisher.send("no thanks", 0).unwrap();
         publisher.send_multipart(["yes please", "body"], 0).unwrap();
@@ -387,13 +406,13 @@ fn readiness_fd_in_a_mio_loop_never_misses_a_message() {
                     "{ep}: no wake-up with {next} of {N} received"
                 );
                 waits += 1;
-                while pull.events().unwrap().0 {
+                while pull.events().unwrap().readable {
                     let m = pull.recv(DONTWAIT).unwrap();
                     assert_eq!(&m[..], &next.to_be_bytes()[..], "{ep}");
                     next += 1;
                 }
             }
-            assert!(!pull.events().unwrap().0);
+            assert!(!pull.events().unwrap().readable);
             eprintln!("{ep}: {N} messages in {waits} wake-ups");
             let _push = sender.join().unwrap();
         }
@@ -421,7 +440,13 @@ fn readiness_fd_signals_writability_and_termination() {
         // Readable from the start: look once before the first wait.
         os.poll(&mut events, Some(Duration::from_secs(10))).unwrap();
         assert!(!events.is_empty());
-        assert_eq!(rep.events().unwrap(), (false, false));
+        assert_eq!(
+            rep.events().unwrap(),
+            Readiness {
+                readable: false,
+                writable: false
+            }
+        );
         let client = std::thread::spawn(move || {
             req.send("ping", 0).unwrap();
             assert_eq!(req.recv(0).unwrap(), "pong");
@@ -430,12 +455,18 @@ fn readiness_fd_signals_writability_and_termination() {
         loop {
             os.poll(&mut events, Some(Duration::from_secs(10))).unwrap();
             assert!(!events.is_empty(), "no wake-up for the request");
-            if rep.events().unwrap().0 {
+            if rep.events().unwrap().readable {
                 break;
             }
         }
         assert_eq!(rep.recv(DONTWAIT).unwrap(), "ping");
-        assert_eq!(rep.events().unwrap(), (false, true));
+        assert_eq!(
+            rep.events().unwrap(),
+            Readiness {
+                readable: false,
+                writable: true
+            }
+        );
         rep.send("pong", DONTWAIT).unwrap();
         let _req = client.join().unwrap();
         // Termination makes the descriptor readable and events() report it.
@@ -454,4 +485,17 @@ fn readiness_fd_signals_writability_and_termination() {
         }
         terminator.join().unwrap();
     });
+}
+
+#[test]
+fn poll_events_are_a_set_with_libzmq_bits() {
+    let both = POLLIN | POLLOUT;
+    assert!(both.contains(POLLIN) && both.contains(POLLOUT) && !both.contains(POLLERR));
+    assert_eq!(both & POLLOUT, POLLOUT);
+    assert!((POLLIN & POLLOUT).is_empty());
+    assert_eq!((both | POLLERR).bits(), 7);
+    assert_eq!(PollEvents::from_bits(5), POLLIN | POLLERR);
+    assert_eq!(PollEvents::from_bits(-1), POLLIN | POLLOUT | POLLERR);
+    assert_eq!(format!("{both:?}"), "PollEvents(IN | OUT)");
+    assert_eq!(format!("{:?}", PollEvents::NONE), "PollEvents(NONE)");
 }

@@ -97,7 +97,7 @@ fn recv_into_reuses_one_message() {
         pair_b.connect("inproc://recv-into-pair").unwrap();
         pair_a.send_multipart([&b"one"[..], &big[..]], 0).unwrap();
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-        while !pair_b.events().unwrap().0 {
+        while !pair_b.events().unwrap().readable {
             assert!(
                 std::time::Instant::now() < deadline,
                 "PAIR never became readable"

@@ -31,6 +31,16 @@ pub const DONTWAIT: i32 = 1;
 /// `send` flag: more frames of this message follow.
 pub const SNDMORE: i32 = 2;
 
+/// What a socket could do now without waiting, as [`Socket::events`] tells it (libzmq's
+/// `ZMQ_EVENTS`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Readiness {
+    /// A message can be received (`POLLIN`).
+    pub readable: bool,
+    /// A message can be sent (`POLLOUT`).
+    pub writable: bool,
+}
+
 /// A zerosock socket of one [`SocketType`].
 ///
 /// A socket is `Send` but not `Sync`: move it to the thread that uses it; the type system
@@ -325,13 +335,14 @@ impl Socket {
     ///
     /// # Errors
     /// [`Error::Terminated`] once the context is terminated.
-    pub fn events(&self) -> Result<(bool, bool)> {
+    pub fn events(&self) -> Result<Readiness> {
         let mut core = self.core.borrow_mut();
         #[cfg(unix)]
         if let Some(fd) = &core.readiness {
             fd.clear();
         }
-        core.events()
+        let (readable, writable) = core.events()?;
+        Ok(Readiness { readable, writable })
     }
 
     /// A file descriptor for an external event loop (mio, epoll, tokio's `AsyncFd`, ...): it
@@ -365,7 +376,7 @@ impl Socket {
     /// let mut events = Events::with_capacity(8);
     /// loop {
     ///     poll.poll(&mut events, None)?;
-    ///     while socket.events()?.0 {
+    ///     while socket.events()?.readable {
     ///         let msg = socket.recv(DONTWAIT)?;
     ///         // ... handle msg ...
     ///     }
