@@ -1,4 +1,8 @@
 #![doc = include_str!("../README.md")]
+//!
+//! # Cargo features
+//!
+//! * `tokio` (off by default): `AsyncSocket`, a socket for tokio tasks (Unix only).
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
