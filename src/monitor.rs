@@ -6,6 +6,7 @@
 //! into a bounded queue; when the application does not keep up, the oldest events are
 //! dropped and [`Monitor::dropped`] counts them (a monitor never blocks or slows the socket).
 
+use crate::pipe::Wake;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
@@ -88,6 +89,8 @@ pub(crate) struct Sink {
     queue: Mutex<Queue>,
     cv: Condvar,
     dropped: AtomicU64,
+    /// Woken on every event (a `poll` waiting on this monitor among other items).
+    watchers: Mutex<Vec<Arc<dyn Wake>>>,
 }
 
 impl Sink {
@@ -103,6 +106,14 @@ impl Sink {
         q.events.push_back(event);
         drop(q);
         self.cv.notify_one();
+        for watcher in self
+            .watchers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+        {
+            watcher.wake();
+        }
     }
 
     fn stop(&self) {
@@ -193,7 +204,38 @@ pub struct Monitor {
     sink: Arc<Sink>,
 }
 
+impl std::fmt::Debug for Monitor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Monitor").finish_non_exhaustive()
+    }
+}
+
 impl Monitor {
+    /// Whether [`Monitor::recv`] would return at once: an event waits (or the monitor has
+    /// stopped and `recv` would say so).
+    pub(crate) fn is_ready(&self) -> bool {
+        let q = self.sink.queue.lock().unwrap_or_else(|e| e.into_inner());
+        !q.events.is_empty() || q.stopped
+    }
+
+    /// Has `watcher` woken on every event from now on (see `poll`).
+    pub(crate) fn watch(&self, watcher: Arc<dyn Wake>) {
+        self.sink
+            .watchers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(watcher);
+    }
+
+    /// Stops waking a watcher given to [`Monitor::watch`].
+    pub(crate) fn unwatch(&self, watcher: &Arc<dyn Wake>) {
+        self.sink
+            .watchers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|w| !Arc::ptr_eq(w, watcher));
+    }
+
     /// The next event, waiting up to `timeout` (`None`: until one arrives or the monitor
     /// stops). Returns `None` on timeout, or once `MonitorStopped` has been received.
     pub fn recv(&self, timeout: Option<Duration>) -> Option<Event> {

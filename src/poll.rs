@@ -13,6 +13,8 @@
 
 use crate::command::Observer;
 use crate::error::{Error, Result};
+use crate::monitor::Monitor;
+use crate::pipe::Wake;
 use crate::socket::Socket;
 #[cfg(unix)]
 use std::os::unix::io::RawFd;
@@ -103,6 +105,7 @@ const SPIN: Duration = Duration::from_micros(20);
 #[derive(Debug, Clone, Copy)]
 enum Source<'a> {
     Socket(&'a Socket),
+    Monitor(&'a Monitor),
     #[cfg(unix)]
     Fd(RawFd),
 }
@@ -122,6 +125,15 @@ impl<'a> PollItem<'a> {
         PollItem {
             source: Source::Socket(socket),
             events,
+            revents: PollEvents::NONE,
+        }
+    }
+
+    /// Polls `monitor` for an event to receive ([`POLLIN`]; `recv` would return at once).
+    pub fn from_monitor(monitor: &'a Monitor) -> PollItem<'a> {
+        PollItem {
+            source: Source::Monitor(monitor),
+            events: POLLIN,
             revents: PollEvents::NONE,
         }
     }
@@ -172,6 +184,7 @@ impl<'a> PollItem<'a> {
     pub fn socket(&self) -> Option<&'a Socket> {
         match self.source {
             Source::Socket(s) => Some(s),
+            Source::Monitor(_) => None,
             #[cfg(unix)]
             Source::Fd(_) => None,
         }
@@ -262,6 +275,14 @@ fn deadline_after(timeout_ms: i64) -> Option<Instant> {
 fn scan_sockets(items: &mut [PollItem<'_>]) -> Result<usize> {
     let mut ready = 0;
     for item in items.iter_mut() {
+        if let Source::Monitor(monitor) = item.source {
+            item.revents = PollEvents::NONE;
+            if item.events.contains(POLLIN) && monitor.is_ready() {
+                item.revents = POLLIN;
+                ready += 1;
+            }
+            continue;
+        }
         if let Source::Socket(socket) = item.source {
             item.revents = PollEvents::NONE;
             if !(item.events & (POLLIN | POLLOUT)).is_empty() {
@@ -336,23 +357,47 @@ impl Signal {
 /// An observer registered on every polled socket, removed when dropped.
 struct Observing<'a> {
     sockets: smallvec::SmallVec<[&'a Socket; 4]>,
+    monitors: smallvec::SmallVec<[&'a Monitor; 2]>,
     observer: Arc<dyn Observer>,
+    /// The observer as a monitor's watcher.
+    watcher: Arc<dyn Wake>,
+}
+
+/// An observer, woken by a monitor's events.
+struct Watcher(Arc<dyn Observer>);
+
+impl Wake for Watcher {
+    fn wake(&self) {
+        self.0.notify();
+    }
 }
 
 impl<'a> Observing<'a> {
     #[cfg_attr(not(unix), allow(irrefutable_let_patterns))]
     fn start(items: &[PollItem<'a>], observer: Arc<dyn Observer>) -> Observing<'a> {
         let mut sockets: smallvec::SmallVec<[&'a Socket; 4]> = smallvec::SmallVec::new();
+        let mut monitors: smallvec::SmallVec<[&'a Monitor; 2]> = smallvec::SmallVec::new();
+        let watcher: Arc<dyn Wake> = Arc::new(Watcher(observer.clone()));
         for item in items {
-            if let Source::Socket(s) = item.source {
+            match item.source {
                 // The same socket twice needs one observer.
-                if !sockets.iter().any(|o| std::ptr::eq(*o, s)) {
+                Source::Socket(s) if !sockets.iter().any(|o| std::ptr::eq(*o, s)) => {
                     s.observe(observer.clone());
                     sockets.push(s);
                 }
+                Source::Monitor(m) if !monitors.iter().any(|o| std::ptr::eq(*o, m)) => {
+                    m.watch(watcher.clone());
+                    monitors.push(m);
+                }
+                _ => {}
             }
         }
-        Observing { sockets, observer }
+        Observing {
+            sockets,
+            monitors,
+            observer,
+            watcher,
+        }
     }
 }
 
@@ -360,6 +405,9 @@ impl Drop for Observing<'_> {
     fn drop(&mut self) {
         for s in &self.sockets {
             s.unobserve(&self.observer);
+        }
+        for m in &self.monitors {
+            m.unwatch(&self.watcher);
         }
     }
 }

@@ -499,3 +499,28 @@ fn poll_events_are_a_set_with_libzmq_bits() {
     assert_eq!(format!("{both:?}"), "PollEvents(IN | OUT)");
     assert_eq!(format!("{:?}", PollEvents::NONE), "PollEvents(NONE)");
 }
+
+#[test]
+fn a_monitor_is_polled_beside_sockets() {
+    bounded(30, || {
+        let ctx = Context::new();
+        let pull = ctx.socket(SocketType::Pull).unwrap();
+        let monitor = pull.monitor();
+        let mut items = [
+            PollItem::from_monitor(&monitor),
+            PollItem::from_socket(&pull, POLLIN),
+        ];
+        assert_eq!(poll(&mut items, 0).unwrap(), 0, "no event yet");
+        let push = ctx.socket(SocketType::Push).unwrap();
+        push.bind("tcp://127.0.0.1:*").unwrap();
+        pull.connect(&push.last_endpoint().unwrap()).unwrap();
+        // The connection's events end the wait; the socket has no message.
+        assert_eq!(poll(&mut items, 10_000).unwrap(), 1);
+        assert!(items[0].is_readable() && !items[1].is_readable());
+        // The last event of the connection, then nothing more to receive.
+        wait_event(&monitor, "handshake", |kind| {
+            (*kind == zerosock::EventKind::HandshakeSucceeded).then_some(())
+        });
+        assert_eq!(poll(&mut items, 0).unwrap(), 0, "drained");
+    });
+}
