@@ -44,6 +44,8 @@ pub use options::DEFAULT_LINGER_MS;
 pub use peer::Metadata;
 pub use poll::{poll, PollEvents, PollItem, POLLERR, POLLIN, POLLOUT};
 pub use proxy::{proxy, proxy_steerable};
+#[cfg(unix)]
+pub use socket::PollableSocket;
 pub use socket::{Readiness, Socket, DONTWAIT, SNDMORE};
 pub use socket_type::{SocketType, UnknownSocketType};
 pub use zmtp::{Mechanism, ProtocolError};

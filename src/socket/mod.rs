@@ -4,6 +4,8 @@ mod endpoints;
 mod options_api;
 mod pipes;
 #[cfg(unix)]
+mod pollable;
+#[cfg(unix)]
 mod readiness;
 
 use crate::command::{IoCommand, Observer, SocketCommand, SocketMailbox};
@@ -30,6 +32,9 @@ use std::time::Instant;
 pub const DONTWAIT: i32 = 1;
 /// `send` flag: more frames of this message follow.
 pub const SNDMORE: i32 = 2;
+
+#[cfg(unix)]
+pub use pollable::PollableSocket;
 
 /// What a socket could do now without waiting, as [`Socket::events`] tells it (libzmq's
 /// `ZMQ_EVENTS`).
@@ -399,7 +404,7 @@ impl Socket {
 
     /// A duplicate of the readiness descriptor as a Unix stream of its own, for an event
     /// loop that takes ownership of what it watches (the async socket hands it to tokio).
-    #[cfg(all(unix, feature = "tokio"))]
+    #[cfg(unix)]
     pub(crate) fn readiness_stream(&self) -> Result<std::os::unix::net::UnixStream> {
         let mut core = self.core.borrow_mut();
         core.check_alive()?;

@@ -61,7 +61,6 @@ impl ReadinessFd {
     }
 
     /// The reading side again, as a stream of its own (the same open description).
-    #[cfg(feature = "tokio")]
     pub(crate) fn try_clone(&self) -> std::io::Result<UnixStream> {
         self.reader.try_clone()
     }
