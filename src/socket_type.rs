@@ -49,6 +49,11 @@ impl SocketType {
         }
     }
 
+    /// Every socket type, in libzmq's numbering order.
+    pub fn all() -> &'static [SocketType] {
+        &Self::ALL
+    }
+
     const ALL: [SocketType; 11] = [
         SocketType::Pair,
         SocketType::Pub,

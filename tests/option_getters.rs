@@ -5,20 +5,6 @@ mod common;
 use common::bounded;
 use zerosock::{Context, Error, Mechanism, Result, Socket, SocketType, DEFAULT_LINGER_MS};
 
-const TYPES: [SocketType; 11] = [
-    SocketType::Pair,
-    SocketType::Pub,
-    SocketType::Sub,
-    SocketType::Req,
-    SocketType::Rep,
-    SocketType::Dealer,
-    SocketType::Router,
-    SocketType::Pull,
-    SocketType::Push,
-    SocketType::XPub,
-    SocketType::XSub,
-];
-
 fn invalid_option(result: Result<impl std::fmt::Debug>, name: &str) -> bool {
     matches!(result, Err(Error::InvalidOption { option, .. }) if option == name)
 }
@@ -241,7 +227,7 @@ fn security_options() {
 fn conflate_reads_false_where_it_cannot_be_set() {
     bounded(30, || {
         let ctx = Context::new();
-        for t in TYPES {
+        for &t in SocketType::all() {
             let s = ctx.socket(t).unwrap();
             assert!(!s.conflate(), "{t:?}: default");
             let has = matches!(
@@ -341,7 +327,7 @@ const FLAGS: [(&str, FlagGet, FlagSet, &[SocketType]); 10] = [
 fn socket_type_flags_on_every_type() {
     bounded(30, || {
         let ctx = Context::new();
-        for t in TYPES {
+        for &t in SocketType::all() {
             for (name, get, set, types) in FLAGS {
                 // A fresh socket each time: options of one type interact (XPUB_VERBOSE).
                 let s = ctx.socket(t).unwrap();
@@ -381,7 +367,7 @@ fn xpub_verbose_and_verboser_read_back_what_is_passed_on() {
 fn welcome_message_on_publishers_only() {
     bounded(30, || {
         let ctx = Context::new();
-        for t in TYPES {
+        for &t in SocketType::all() {
             let s = ctx.socket(t).unwrap();
             if matches!(t, SocketType::XPub | SocketType::Pub) {
                 assert_eq!(s.xpub_welcome_msg().unwrap(), b"", "{t:?}: default");
@@ -419,7 +405,10 @@ fn connect_routing_id_until_the_connect_uses_it() {
         router.connect(&endpoint).unwrap();
         assert_eq!(router.connect_routing_id().unwrap(), b"", "used up");
 
-        for t in TYPES.into_iter().filter(|&t| t != SocketType::Router) {
+        for &t in SocketType::all()
+            .iter()
+            .filter(|&&t| t != SocketType::Router)
+        {
             let s = ctx.socket(t).unwrap();
             let name = "CONNECT_ROUTING_ID";
             assert!(invalid_option(s.connect_routing_id(), name), "{t:?}");

@@ -594,20 +594,6 @@ mod tests {
     use super::fake::FakePipes;
     use super::*;
 
-    const TYPES: [SocketType; 11] = [
-        SocketType::Pair,
-        SocketType::Pub,
-        SocketType::Sub,
-        SocketType::Req,
-        SocketType::Rep,
-        SocketType::Dealer,
-        SocketType::Router,
-        SocketType::Pull,
-        SocketType::Push,
-        SocketType::XPub,
-        SocketType::XSub,
-    ];
-
     const FLAGS: [FlagOption; 10] = [
         FlagOption::ReqRelaxed,
         FlagOption::ReqCorrelate,
@@ -646,7 +632,7 @@ mod tests {
 
     #[test]
     fn flags_read_back_exactly_where_they_can_be_set() {
-        for socket_type in TYPES {
+        for &socket_type in SocketType::all() {
             for option in FLAGS {
                 let what = format!("{} on {socket_type:?}", option.name());
                 let mut p = AnyPattern::for_type(socket_type);
@@ -675,7 +661,7 @@ mod tests {
 
     #[test]
     fn byte_options_read_back_exactly_where_they_can_be_set() {
-        for socket_type in TYPES {
+        for &socket_type in SocketType::all() {
             for option in [BytesOption::ConnectRoutingId, BytesOption::XpubWelcomeMsg] {
                 let what = format!("{} on {socket_type:?}", option.name());
                 let mut p = AnyPattern::for_type(socket_type);

@@ -8,36 +8,15 @@ use std::io;
 /// SIGPIPE, whose default action kills the host process (every C program, and any Rust
 /// program that restored the default). Where the platform has no `MSG_NOSIGNAL`, sockets get
 /// `SO_NOSIGPIPE` when they are made instead (see [`no_sigpipe`]); Windows has no SIGPIPE.
-#[cfg(all(
-    unix,
-    not(any(
-        target_os = "macos",
-        target_os = "ios",
-        target_os = "tvos",
-        target_os = "watchos"
-    ))
-))]
+#[cfg(all(unix, not(target_vendor = "apple")))]
 pub(crate) const SEND_FLAGS: std::os::raw::c_int = libc::MSG_NOSIGNAL;
-#[cfg(not(all(
-    unix,
-    not(any(
-        target_os = "macos",
-        target_os = "ios",
-        target_os = "tvos",
-        target_os = "watchos"
-    ))
-)))]
+#[cfg(not(all(unix, not(target_vendor = "apple"))))]
 pub(crate) const SEND_FLAGS: std::os::raw::c_int = 0;
 
 /// Marks a new socket so that writing to it after its peer left does not raise SIGPIPE, on
 /// platforms that say so per socket (Apple's) rather than per send.
 pub(crate) fn no_sigpipe(socket: socket2::SockRef<'_>) -> io::Result<()> {
-    #[cfg(any(
-        target_os = "macos",
-        target_os = "ios",
-        target_os = "tvos",
-        target_os = "watchos"
-    ))]
+    #[cfg(target_vendor = "apple")]
     socket.set_nosigpipe(true)?;
     let _ = socket;
     Ok(())
