@@ -1,19 +1,35 @@
 //! The ZeroMQ guide's classics in `examples/`, each pair run to completion over ipc. The
 //! tests call each example's own `run` function (the file is included as a module), so
-//! they exercise exactly the code the example binaries run.
+//! they exercise exactly the code the example binaries run. The async examples' tests need
+//! the async socket: `cargo test --features tokio --test guide`.
 
 mod common;
 use common::*;
 use std::collections::HashSet;
 use std::thread;
+use std::time::Duration;
 use zerosock::Context;
 
+#[cfg(all(unix, feature = "tokio"))]
+#[allow(dead_code)]
+#[path = "../examples/async_lpclient.rs"]
+mod async_lpclient;
+#[cfg(all(unix, feature = "tokio"))]
+#[allow(dead_code)]
+#[path = "../examples/async_rrbroker.rs"]
+mod async_rrbroker;
 #[allow(dead_code)]
 #[path = "../examples/hwclient.rs"]
 mod hwclient;
 #[allow(dead_code)]
 #[path = "../examples/hwserver.rs"]
 mod hwserver;
+#[allow(dead_code)]
+#[path = "../examples/lpclient.rs"]
+mod lpclient;
+#[allow(dead_code)]
+#[path = "../examples/lpserver.rs"]
+mod lpserver;
 #[allow(dead_code)]
 #[path = "../examples/rrbroker.rs"]
 mod rrbroker;
@@ -126,6 +142,215 @@ fn request_reply_broker_with_clients_and_workers() {
         let broker = {
             let (ctx, frontend, backend) = (ctx.clone(), frontend.clone(), backend.clone());
             thread::spawn(move || rrbroker::run(&ctx, &frontend, &backend))
+        };
+        let workers: Vec<_> = ["w1", "w2"]
+            .into_iter()
+            .map(|name| {
+                let (ctx, backend) = (ctx.clone(), backend.clone());
+                thread::spawn(move || rrworker::run(&ctx, &backend, Some(name)))
+            })
+            .collect();
+        let clients: Vec<_> = (0..3)
+            .map(|_| {
+                let (ctx, frontend) = (ctx.clone(), frontend.clone());
+                thread::spawn(move || rrclient::run(&ctx, &frontend, 10))
+            })
+            .collect();
+        let mut replies = Vec::new();
+        for c in clients {
+            replies.extend(c.join().unwrap().unwrap());
+        }
+        assert_eq!(replies.len(), 30);
+        let from: HashSet<&str> = replies
+            .iter()
+            .map(|r| r.strip_prefix("World from ").expect("a worker's reply"))
+            .collect();
+        assert!(!from.is_empty() && from.is_subset(&HashSet::from(["w1", "w2"])));
+        terminate_in_background(&ctx);
+        assert!(
+            broker.join().unwrap().is_ok(),
+            "the broker ends with its context"
+        );
+        let answered: u64 = workers
+            .into_iter()
+            .map(|w| w.join().unwrap().unwrap())
+            .sum();
+        assert_eq!(answered, 30);
+    });
+}
+
+/// Starts `lpserver` on its own thread, failing as `faults` says.
+fn lazy_pirate_server(
+    ctx: &Context,
+    endpoint: &str,
+    faults: lpserver::Faults,
+) -> thread::JoinHandle<zerosock::Result<u64>> {
+    let (ctx, endpoint) = (ctx.clone(), endpoint.to_string());
+    thread::spawn(move || lpserver::run(&ctx, &endpoint, faults))
+}
+
+#[test]
+fn lazy_pirate_with_a_well_behaved_server() {
+    bounded(30, || {
+        let ctx = Context::new();
+        let endpoint = ipc_endpoint("lp-ok");
+        let server = lazy_pirate_server(&ctx, &endpoint, lpserver::Faults::default());
+        let report = lpclient::run(&ctx, &endpoint, 10, Duration::from_secs(5), 3).unwrap();
+        assert_eq!(
+            report,
+            lpclient::Report {
+                answered: 10,
+                resent: 0,
+                abandoned: None
+            }
+        );
+        terminate_in_background(&ctx);
+        assert_eq!(server.join().unwrap().unwrap(), 10);
+    });
+}
+
+#[test]
+fn lazy_pirate_resends_to_a_slow_server() {
+    bounded(30, || {
+        let ctx = Context::new();
+        let endpoint = ipc_endpoint("lp-slow");
+        // Request 3 is answered after 1.5 times the client's patience: its first try runs
+        // out of time, and the answer to it goes to the socket the client has closed. The
+        // server then reads the resent request from the client's fresh socket and answers
+        // it at once, while the second try waits.
+        let patience = Duration::from_millis(500);
+        let faults = lpserver::Faults {
+            slow_on: Some(3),
+            delay: patience * 3 / 2,
+            ..Default::default()
+        };
+        let server = lazy_pirate_server(&ctx, &endpoint, faults);
+        let report = lpclient::run(&ctx, &endpoint, 5, patience, 4).unwrap();
+        assert_eq!(report.answered, 5, "{report:?}");
+        assert_eq!(report.abandoned, None, "{report:?}");
+        // Once; twice only if a loaded machine delayed the answer by half the patience.
+        assert!((1..=2).contains(&report.resent), "{report:?}");
+        terminate_in_background(&ctx);
+        // Every request, and the slow one twice: once to the closed socket.
+        let answered = server.join().unwrap().unwrap();
+        assert!(answered >= 6, "{answered}");
+    });
+}
+
+#[test]
+fn lazy_pirate_gives_up_on_a_crashed_server() {
+    bounded(30, || {
+        let ctx = Context::new();
+        let endpoint = ipc_endpoint("lp-crash");
+        let faults = lpserver::Faults {
+            crash_on: Some(4),
+            ..Default::default()
+        };
+        let server = lazy_pirate_server(&ctx, &endpoint, faults);
+        let report = lpclient::run(&ctx, &endpoint, 10, Duration::from_secs(1), 3).unwrap();
+        // Three answers; request 4 is sent three times (twice more, on fresh sockets),
+        // then abandoned, and requests 5 to 10 are never sent.
+        assert_eq!(
+            report,
+            lpclient::Report {
+                answered: 3,
+                resent: 2,
+                abandoned: Some(4)
+            }
+        );
+        // The server stopped on request 4 without waiting for its context.
+        assert_eq!(server.join().unwrap().unwrap(), 3);
+    });
+}
+
+/// The async client against the blocking server, as in
+/// `lazy_pirate_resends_to_a_slow_server`: the first wait for request 3 runs out and drops
+/// its `recv()` unfinished.
+#[cfg(all(unix, feature = "tokio"))]
+#[test]
+fn async_lazy_pirate_resends_to_a_slow_server() {
+    bounded(30, || {
+        let ctx = Context::new();
+        let endpoint = ipc_endpoint("alp-slow");
+        let patience = Duration::from_millis(500);
+        let faults = lpserver::Faults {
+            slow_on: Some(3),
+            delay: patience * 3 / 2,
+            ..Default::default()
+        };
+        let server = lazy_pirate_server(&ctx, &endpoint, faults);
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let report = rt
+            .block_on(async_lpclient::run(&ctx, &endpoint, 5, patience, 4))
+            .unwrap();
+        assert_eq!(report.answered, 5, "{report:?}");
+        assert_eq!(report.abandoned, None, "{report:?}");
+        assert!((1..=2).contains(&report.resent), "{report:?}");
+        terminate_in_background(&ctx);
+        let answered = server.join().unwrap().unwrap();
+        assert!(answered >= 6, "{answered}");
+    });
+}
+
+/// The async client against the blocking server, as in
+/// `lazy_pirate_gives_up_on_a_crashed_server`.
+#[cfg(all(unix, feature = "tokio"))]
+#[test]
+fn async_lazy_pirate_gives_up_on_a_crashed_server() {
+    bounded(30, || {
+        let ctx = Context::new();
+        let endpoint = ipc_endpoint("alp-crash");
+        let faults = lpserver::Faults {
+            crash_on: Some(4),
+            ..Default::default()
+        };
+        let server = lazy_pirate_server(&ctx, &endpoint, faults);
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let report = rt
+            .block_on(async_lpclient::run(
+                &ctx,
+                &endpoint,
+                10,
+                Duration::from_secs(1),
+                3,
+            ))
+            .unwrap();
+        assert_eq!(
+            report,
+            async_lpclient::Report {
+                answered: 3,
+                resent: 2,
+                abandoned: Some(4)
+            }
+        );
+        assert_eq!(server.join().unwrap().unwrap(), 3);
+    });
+}
+
+/// The async broker between the blocking `rrclient`s and `rrworker`s, as in
+/// `request_reply_broker_with_clients_and_workers`.
+#[cfg(all(unix, feature = "tokio"))]
+#[test]
+fn async_request_reply_broker_with_clients_and_workers() {
+    bounded(60, || {
+        let ctx = Context::new();
+        let frontend = ipc_endpoint("arr-front");
+        let backend = ipc_endpoint("arr-back");
+        let broker = {
+            let (ctx, frontend, backend) = (ctx.clone(), frontend.clone(), backend.clone());
+            thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                rt.block_on(async_rrbroker::run(&ctx, &frontend, &backend))
+            })
         };
         let workers: Vec<_> = ["w1", "w2"]
             .into_iter()
