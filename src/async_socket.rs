@@ -176,7 +176,8 @@ impl AsyncSocket {
         mut op: impl FnMut(&Socket) -> Result<Option<R>>,
     ) -> Result<R> {
         loop {
-            self.ready.readable().await?;
+            // Look first: a socket may be ready without any change to signal (a DEALER that
+            // was writable all along, after an earlier wait was cancelled).
             // Clears the descriptor first: whatever happens from here on marks it again.
             let now = self.socket.events()?;
             let ready = match wait {
@@ -198,6 +199,7 @@ impl AsyncSocket {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
                 Err(e) => return Err(e.into()),
             }
+            self.ready.readable().await?;
         }
     }
 }

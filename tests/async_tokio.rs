@@ -279,6 +279,34 @@ fn cancelled_sends_send_nothing_and_cancelled_receives_take_nothing() {
 }
 
 #[test]
+fn a_cancelled_wait_leaves_the_socket_ready_for_the_next_call() {
+    common::bounded(30, || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let ctx = Context::new();
+        let rep = ctx.socket(SocketType::Rep).unwrap();
+        rep.bind("inproc://cancelled-wait").unwrap();
+        let dealer = ctx.socket(SocketType::Dealer).unwrap();
+        dealer.connect("inproc://cancelled-wait").unwrap();
+        rt.block_on(async {
+            let mut dealer = AsyncSocket::new(dealer).unwrap();
+            // Nothing to receive: the wait is cancelled.
+            let nothing = tokio::time::timeout(Duration::from_millis(50), dealer.recv()).await;
+            assert!(nothing.is_err());
+            // The DEALER was writable all along, with no change to signal it: the send must
+            // still go at once.
+            let sent =
+                tokio::time::timeout(Duration::from_secs(5), dealer.send_multipart(["", "hi"]))
+                    .await;
+            assert!(matches!(sent, Ok(Ok(()))), "the send waited for nothing");
+        });
+        assert_eq!(rep.recv(0).unwrap(), "hi");
+    });
+}
+
+#[test]
 fn a_terminated_context_ends_a_waiting_receive() {
     common::bounded(30, || {
         let rt = tokio::runtime::Builder::new_current_thread()
