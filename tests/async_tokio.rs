@@ -205,13 +205,14 @@ fn cancelled_sends_send_nothing_and_cancelled_receives_take_nothing() {
             .unwrap();
         let ctx = Context::new();
         rt.block_on(async {
+            // Inproc, so that HWM 1 is all there is between the two (no kernel buffers):
+            // when one side pauses, the other's next call must wait, and its timer wins.
             let pull = ctx.socket(SocketType::Pull).unwrap();
             pull.set_rcvhwm(1).unwrap();
-            pull.bind("tcp://127.0.0.1:*").unwrap();
-            let endpoint = pull.last_endpoint().unwrap();
+            pull.bind("inproc://cancelled").unwrap();
             let push = ctx.socket(SocketType::Push).unwrap();
             push.set_sndhwm(1).unwrap();
-            push.connect(&endpoint).unwrap();
+            push.connect("inproc://cancelled").unwrap();
             let (mut push, mut pull) = (
                 AsyncSocket::new(push).unwrap(),
                 AsyncSocket::new(pull).unwrap(),
@@ -220,12 +221,16 @@ fn cancelled_sends_send_nothing_and_cancelled_receives_take_nothing() {
             const MESSAGES: u32 = 2000;
             // The sender races each send against a timer of a few microseconds; a send that
             // lost the race is retried with the next number, so what arrives must be exactly
-            // the numbers whose send completed, in order, each whole.
+            // the numbers whose send completed, in order, each whole. Each side pauses now and
+            // then, so that the other's calls do wait and some are cancelled.
             let sender = tokio::spawn(async move {
                 let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
                 let mut completed = Vec::new();
                 let mut seq = 0u32;
                 while completed.len() < MESSAGES as usize {
+                    if seq % 250 == 249 {
+                        tokio::time::sleep(Duration::from_millis(5)).await;
+                    }
                     let wait = Duration::from_micros(rng.next() % 200);
                     let parts = [seq.to_string(), format!("{seq}-b"), format!("{seq}-c")];
                     if let Ok(sent) = tokio::time::timeout(wait, push.send_multipart(parts)).await {
@@ -242,6 +247,9 @@ fn cancelled_sends_send_nothing_and_cancelled_receives_take_nothing() {
                 let mut got = Vec::new();
                 let mut cancelled = 0;
                 while got.len() < MESSAGES as usize {
+                    if got.len() % 200 == 199 {
+                        tokio::time::sleep(Duration::from_millis(5)).await;
+                    }
                     let wait = Duration::from_micros(rng.next() % 300);
                     let received = tokio::time::timeout(wait, pull.recv_multipart()).await;
                     if received.is_err() {
