@@ -19,7 +19,7 @@
 //! ```
 
 use super::command::{encode_hello, is_mechanism_command, Command, MAX_PING_CONTEXT};
-use super::zap::{ZapReply, ZapRequest};
+use super::zap_wire::{ZapReply, ZapRequest};
 use super::{Decoder, Greeting, Mechanism, OutQueue, ProtocolError, RawFrame, GREETING_LEN};
 use crate::buf::Received;
 use crate::msg::Msg;

@@ -6,14 +6,14 @@ mod command;
 mod connection;
 mod error;
 mod greeting;
-mod zap;
+mod zap_wire;
 
 pub(crate) use codec::{Decoder, OutQueue, RawFrame, LONG_HEADER, MAX_SEGMENTS};
 pub(crate) use connection::{Config, Connection, Input, Security};
 pub use error::ProtocolError;
 pub use greeting::Mechanism;
 pub(crate) use greeting::{Greeting, GREETING_LEN};
-pub(crate) use zap::{ZapReply, ZAP_ENDPOINT, ZAP_VERSION};
+pub(crate) use zap_wire::{ZapReply, ZAP_ENDPOINT, ZAP_VERSION};
 
 /// Frame flag bits (RFC 37 §"Framing").
 pub(crate) mod frame_flags {

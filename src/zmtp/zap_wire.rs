@@ -1,6 +1,6 @@
 //! ZAP (RFC 27) messages: the request a server-side connection sends to the authentication
 //! handler bound at `inproc://zeromq.zap.01`, and the reply it gets back. Only the encoding
-//! and the checks live here; moving them is the session's business.
+//! and the checks live here; carrying them is the engine's business.
 
 use super::ProtocolError;
 use crate::msg::Msg;
