@@ -1,8 +1,8 @@
 //! [`AsyncSocket`]: a socket for tokio tasks (feature `tokio`, Unix).
 //!
 //! It waits on the socket's readiness descriptor ([`Socket::readiness_fd`]), registered
-//! with tokio as a Unix stream of its own (a duplicate of the descriptor, so no raw
-//! descriptor is handed to tokio and no `unsafe` code is needed), following the
+//! with tokio as a Unix stream of its own (a duplicate of the descriptor, so tokio owns what
+//! it watches and no raw descriptor changes hands), following the
 //! descriptor's protocol: clear it and look at the socket ([`Socket::events`]), act while
 //! the socket is ready, and wait only once it is not. Tokio forgets a readiness only when a
 //! read of the descriptor finds nothing, so a mark made after the look is never lost.

@@ -9,6 +9,22 @@ mod common;
 use std::time::Duration;
 use zerosock::{AsyncSocket, Context, Error, SocketType};
 
+/// A runtime with two workers, as many as this machine's cores.
+fn multi_thread() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+fn current_thread() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
 fn assert_send<T: Send>(t: T) -> T {
     t
 }
@@ -55,10 +71,7 @@ async fn req_rep_round_trips(ctx: &Context, endpoint: &str) {
 #[test]
 fn round_trips_on_the_current_thread_runtime() {
     common::bounded(60, || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
+        let rt = current_thread();
         let ctx = Context::new();
         rt.block_on(req_rep_round_trips(&ctx, "tcp://127.0.0.1:*"));
         rt.block_on(req_rep_round_trips(&ctx, "inproc://async-rt"));
@@ -68,11 +81,7 @@ fn round_trips_on_the_current_thread_runtime() {
 #[test]
 fn round_trips_on_the_multi_thread_runtime() {
     common::bounded(60, || {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
+        let rt = multi_thread();
         let ctx = Context::new();
         rt.block_on(req_rep_round_trips(&ctx, &common::ipc_endpoint("async")));
     });
@@ -88,11 +97,7 @@ fn outside_a_runtime_it_says_so() {
 #[test]
 fn libzmq_peers_both_ways() {
     common::bounded(60, || {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
+        let rt = multi_thread();
         // libzmq PUSH -> async PULL, multipart, 0 B and 1 MiB frames.
         let zctx = zmq::Context::new();
         let ctx = Context::new();
@@ -149,11 +154,7 @@ fn libzmq_peers_both_ways() {
 #[test]
 fn many_dealer_tasks_through_one_async_router_with_select() {
     common::bounded(60, || {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
+        let rt = multi_thread();
         let ctx = Context::new();
         rt.block_on(async {
             let router = ctx.socket(SocketType::Router).unwrap();
@@ -198,11 +199,7 @@ fn many_dealer_tasks_through_one_async_router_with_select() {
 #[test]
 fn cancelled_sends_send_nothing_and_cancelled_receives_take_nothing() {
     common::bounded(120, || {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
+        let rt = multi_thread();
         let ctx = Context::new();
         rt.block_on(async {
             // Inproc, so that HWM 1 is all there is between the two (no kernel buffers):
@@ -289,10 +286,7 @@ fn cancelled_sends_send_nothing_and_cancelled_receives_take_nothing() {
 #[test]
 fn a_cancelled_wait_leaves_the_socket_ready_for_the_next_call() {
     common::bounded(30, || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
+        let rt = current_thread();
         let ctx = Context::new();
         let rep = ctx.socket(SocketType::Rep).unwrap();
         rep.bind("inproc://cancelled-wait").unwrap();
@@ -317,10 +311,7 @@ fn a_cancelled_wait_leaves_the_socket_ready_for_the_next_call() {
 #[test]
 fn a_terminated_context_ends_a_waiting_receive() {
     common::bounded(30, || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
+        let rt = current_thread();
         let ctx = Context::new();
         let pull = ctx.socket(SocketType::Pull).unwrap();
         pull.bind("inproc://never").unwrap();

@@ -143,39 +143,7 @@ fn request_reply_broker_with_clients_and_workers() {
             let (ctx, frontend, backend) = (ctx.clone(), frontend.clone(), backend.clone());
             thread::spawn(move || rrbroker::run(&ctx, &frontend, &backend))
         };
-        let workers: Vec<_> = ["w1", "w2"]
-            .into_iter()
-            .map(|name| {
-                let (ctx, backend) = (ctx.clone(), backend.clone());
-                thread::spawn(move || rrworker::run(&ctx, &backend, Some(name)))
-            })
-            .collect();
-        let clients: Vec<_> = (0..3)
-            .map(|_| {
-                let (ctx, frontend) = (ctx.clone(), frontend.clone());
-                thread::spawn(move || rrclient::run(&ctx, &frontend, 10))
-            })
-            .collect();
-        let mut replies = Vec::new();
-        for c in clients {
-            replies.extend(c.join().unwrap().unwrap());
-        }
-        assert_eq!(replies.len(), 30);
-        let from: HashSet<&str> = replies
-            .iter()
-            .map(|r| r.strip_prefix("World from ").expect("a worker's reply"))
-            .collect();
-        assert!(!from.is_empty() && from.is_subset(&HashSet::from(["w1", "w2"])));
-        terminate_in_background(&ctx);
-        assert!(
-            broker.join().unwrap().is_ok(),
-            "the broker ends with its context"
-        );
-        let answered: u64 = workers
-            .into_iter()
-            .map(|w| w.join().unwrap().unwrap())
-            .sum();
-        assert_eq!(answered, 30);
+        clients_and_workers_through(&ctx, &frontend, &backend, broker);
     });
 }
 
@@ -352,38 +320,50 @@ fn async_request_reply_broker_with_clients_and_workers() {
                 rt.block_on(async_rrbroker::run(&ctx, &frontend, &backend))
             })
         };
-        let workers: Vec<_> = ["w1", "w2"]
-            .into_iter()
-            .map(|name| {
-                let (ctx, backend) = (ctx.clone(), backend.clone());
-                thread::spawn(move || rrworker::run(&ctx, &backend, Some(name)))
-            })
-            .collect();
-        let clients: Vec<_> = (0..3)
-            .map(|_| {
-                let (ctx, frontend) = (ctx.clone(), frontend.clone());
-                thread::spawn(move || rrclient::run(&ctx, &frontend, 10))
-            })
-            .collect();
-        let mut replies = Vec::new();
-        for c in clients {
-            replies.extend(c.join().unwrap().unwrap());
-        }
-        assert_eq!(replies.len(), 30);
-        let from: HashSet<&str> = replies
-            .iter()
-            .map(|r| r.strip_prefix("World from ").expect("a worker's reply"))
-            .collect();
-        assert!(!from.is_empty() && from.is_subset(&HashSet::from(["w1", "w2"])));
-        terminate_in_background(&ctx);
-        assert!(
-            broker.join().unwrap().is_ok(),
-            "the broker ends with its context"
-        );
-        let answered: u64 = workers
-            .into_iter()
-            .map(|w| w.join().unwrap().unwrap())
-            .sum();
-        assert_eq!(answered, 30);
+        clients_and_workers_through(&ctx, &frontend, &backend, broker);
     });
+}
+
+/// Three `rrclient`s (10 requests each) and two `rrworker`s through `broker`, bound at
+/// `frontend` and `backend`: every request answered by one of the workers, and the broker
+/// ending with the context.
+fn clients_and_workers_through(
+    ctx: &Context,
+    frontend: &str,
+    backend: &str,
+    broker: thread::JoinHandle<zerosock::Result<()>>,
+) {
+    let workers: Vec<_> = ["w1", "w2"]
+        .into_iter()
+        .map(|name| {
+            let (ctx, backend) = (ctx.clone(), backend.to_string());
+            thread::spawn(move || rrworker::run(&ctx, &backend, Some(name)))
+        })
+        .collect();
+    let clients: Vec<_> = (0..3)
+        .map(|_| {
+            let (ctx, frontend) = (ctx.clone(), frontend.to_string());
+            thread::spawn(move || rrclient::run(&ctx, &frontend, 10))
+        })
+        .collect();
+    let mut replies = Vec::new();
+    for c in clients {
+        replies.extend(c.join().unwrap().unwrap());
+    }
+    assert_eq!(replies.len(), 30);
+    let from: HashSet<&str> = replies
+        .iter()
+        .map(|r| r.strip_prefix("World from ").expect("a worker's reply"))
+        .collect();
+    assert!(!from.is_empty() && from.is_subset(&HashSet::from(["w1", "w2"])));
+    terminate_in_background(ctx);
+    assert!(
+        broker.join().unwrap().is_ok(),
+        "the broker ends with its context"
+    );
+    let answered: u64 = workers
+        .into_iter()
+        .map(|w| w.join().unwrap().unwrap())
+        .sum();
+    assert_eq!(answered, 30);
 }
