@@ -177,15 +177,48 @@ fn lazy_pirate_with_a_well_behaved_server() {
     });
 }
 
-#[test]
-fn lazy_pirate_resends_to_a_slow_server() {
-    bounded(30, || {
+/// A Lazy Pirate client run: `(context, endpoint, requests, patience, tries)` to what its
+/// report says, `(answered, resent, abandoned)`. The blocking and the async client both run
+/// each scenario below.
+type LazyPirate = fn(&Context, &str, u32, Duration, u32) -> (u32, u32, Option<u32>);
+
+fn blocking_client(
+    ctx: &Context,
+    ep: &str,
+    n: u32,
+    patience: Duration,
+    tries: u32,
+) -> (u32, u32, Option<u32>) {
+    let r = lpclient::run(ctx, ep, n, patience, tries).unwrap();
+    (r.answered, r.resent, r.abandoned)
+}
+
+#[cfg(all(unix, feature = "tokio"))]
+fn async_client(
+    ctx: &Context,
+    ep: &str,
+    n: u32,
+    patience: Duration,
+    tries: u32,
+) -> (u32, u32, Option<u32>) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let r = rt
+        .block_on(async_lpclient::run(ctx, ep, n, patience, tries))
+        .unwrap();
+    (r.answered, r.resent, r.abandoned)
+}
+
+/// Request 3 is answered after 1.5 times the client's patience: its first try runs out of
+/// time (the async client drops its `recv()` unfinished), and the answer to it goes to the
+/// socket the client has closed. The server then reads the resent request from the client's
+/// fresh socket and answers it at once, while the second try waits.
+fn resends_to_a_slow_server(tag: &'static str, client: LazyPirate) {
+    bounded(30, move || {
         let ctx = Context::new();
-        let endpoint = ipc_endpoint("lp-slow");
-        // Request 3 is answered after 1.5 times the client's patience: its first try runs
-        // out of time, and the answer to it goes to the socket the client has closed. The
-        // server then reads the resent request from the client's fresh socket and answers
-        // it at once, while the second try waits.
+        let endpoint = ipc_endpoint(tag);
         let patience = Duration::from_millis(500);
         let faults = lpserver::Faults {
             slow_on: Some(3),
@@ -193,112 +226,55 @@ fn lazy_pirate_resends_to_a_slow_server() {
             ..Default::default()
         };
         let server = lazy_pirate_server(&ctx, &endpoint, faults);
-        let report = lpclient::run(&ctx, &endpoint, 5, patience, 4).unwrap();
-        assert_eq!(report.answered, 5, "{report:?}");
-        assert_eq!(report.abandoned, None, "{report:?}");
+        let (answered, resent, abandoned) = client(&ctx, &endpoint, 5, patience, 4);
+        assert_eq!((answered, abandoned), (5, None));
         // Once; twice only if a loaded machine delayed the answer by half the patience.
-        assert!((1..=2).contains(&report.resent), "{report:?}");
+        assert!((1..=2).contains(&resent), "{resent}");
         terminate_in_background(&ctx);
         // Every request, and the slow one twice: once to the closed socket.
-        let answered = server.join().unwrap().unwrap();
-        assert!(answered >= 6, "{answered}");
+        let served = server.join().unwrap().unwrap();
+        assert!(served >= 6, "{served}");
     });
+}
+
+/// Three answers; request 4 is sent three times (twice more, on fresh sockets), then
+/// abandoned, and requests 5 to 10 are never sent. The server stops on request 4 without
+/// waiting for its context.
+fn gives_up_on_a_crashed_server(tag: &'static str, client: LazyPirate) {
+    bounded(30, move || {
+        let ctx = Context::new();
+        let endpoint = ipc_endpoint(tag);
+        let faults = lpserver::Faults {
+            crash_on: Some(4),
+            ..Default::default()
+        };
+        let server = lazy_pirate_server(&ctx, &endpoint, faults);
+        let report = client(&ctx, &endpoint, 10, Duration::from_secs(1), 3);
+        assert_eq!(report, (3, 2, Some(4)));
+        assert_eq!(server.join().unwrap().unwrap(), 3);
+    });
+}
+
+#[test]
+fn lazy_pirate_resends_to_a_slow_server() {
+    resends_to_a_slow_server("lp-slow", blocking_client);
 }
 
 #[test]
 fn lazy_pirate_gives_up_on_a_crashed_server() {
-    bounded(30, || {
-        let ctx = Context::new();
-        let endpoint = ipc_endpoint("lp-crash");
-        let faults = lpserver::Faults {
-            crash_on: Some(4),
-            ..Default::default()
-        };
-        let server = lazy_pirate_server(&ctx, &endpoint, faults);
-        let report = lpclient::run(&ctx, &endpoint, 10, Duration::from_secs(1), 3).unwrap();
-        // Three answers; request 4 is sent three times (twice more, on fresh sockets),
-        // then abandoned, and requests 5 to 10 are never sent.
-        assert_eq!(
-            report,
-            lpclient::Report {
-                answered: 3,
-                resent: 2,
-                abandoned: Some(4)
-            }
-        );
-        // The server stopped on request 4 without waiting for its context.
-        assert_eq!(server.join().unwrap().unwrap(), 3);
-    });
+    gives_up_on_a_crashed_server("lp-crash", blocking_client);
 }
 
-/// The async client against the blocking server, as in
-/// `lazy_pirate_resends_to_a_slow_server`: the first wait for request 3 runs out and drops
-/// its `recv()` unfinished.
 #[cfg(all(unix, feature = "tokio"))]
 #[test]
 fn async_lazy_pirate_resends_to_a_slow_server() {
-    bounded(30, || {
-        let ctx = Context::new();
-        let endpoint = ipc_endpoint("alp-slow");
-        let patience = Duration::from_millis(500);
-        let faults = lpserver::Faults {
-            slow_on: Some(3),
-            delay: patience * 3 / 2,
-            ..Default::default()
-        };
-        let server = lazy_pirate_server(&ctx, &endpoint, faults);
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        let report = rt
-            .block_on(async_lpclient::run(&ctx, &endpoint, 5, patience, 4))
-            .unwrap();
-        assert_eq!(report.answered, 5, "{report:?}");
-        assert_eq!(report.abandoned, None, "{report:?}");
-        assert!((1..=2).contains(&report.resent), "{report:?}");
-        terminate_in_background(&ctx);
-        let answered = server.join().unwrap().unwrap();
-        assert!(answered >= 6, "{answered}");
-    });
+    resends_to_a_slow_server("alp-slow", async_client);
 }
 
-/// The async client against the blocking server, as in
-/// `lazy_pirate_gives_up_on_a_crashed_server`.
 #[cfg(all(unix, feature = "tokio"))]
 #[test]
 fn async_lazy_pirate_gives_up_on_a_crashed_server() {
-    bounded(30, || {
-        let ctx = Context::new();
-        let endpoint = ipc_endpoint("alp-crash");
-        let faults = lpserver::Faults {
-            crash_on: Some(4),
-            ..Default::default()
-        };
-        let server = lazy_pirate_server(&ctx, &endpoint, faults);
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        let report = rt
-            .block_on(async_lpclient::run(
-                &ctx,
-                &endpoint,
-                10,
-                Duration::from_secs(1),
-                3,
-            ))
-            .unwrap();
-        assert_eq!(
-            report,
-            async_lpclient::Report {
-                answered: 3,
-                resent: 2,
-                abandoned: Some(4)
-            }
-        );
-        assert_eq!(server.join().unwrap().unwrap(), 3);
-    });
+    gives_up_on_a_crashed_server("alp-crash", async_client);
 }
 
 /// The async broker between the blocking `rrclient`s and `rrworker`s, as in
